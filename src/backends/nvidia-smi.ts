@@ -1,0 +1,132 @@
+// NVIDIA GPUs through nvidia-smi: --query-gpu and --query-compute-apps CSV,
+// one short process per query, sequential (concurrent nvidia-smi runs are
+// known to hang consumer GPUs). Fields are discovered once from
+// --help-query-gpu, and again after the driver rejects a field.
+
+import type { BackendReading } from '../model.ts';
+import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
+import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import {
+  COMPUTE_APPS_FIELDS,
+  parseComputeApps,
+  parseGpuRows,
+  parseHelpQuery,
+  planQuery,
+  type QueryPlan,
+} from './nvidia-smi-fields.ts';
+
+
+const NO_DEVICES_RE = /No devices were found/i;
+const INVALID_FIELD_RE = /is not a valid field to query/i;
+
+export class NvidiaSmiBackend implements Backend {
+  readonly name = 'nvidia-smi';
+  private plan: QueryPlan | undefined;
+  private readonly deps: BackendDeps;
+  private readonly path: string;
+
+  constructor(deps: BackendDeps, path: string) {
+    this.deps = deps;
+    this.path = path;
+  }
+
+  toolStarts(): number {
+    return this.deps.runner.starts();
+  }
+
+  async close(): Promise<void> {}
+
+  async sample(signal: AbortSignal): Promise<BackendReading> {
+    const plan = this.plan ?? (await this.discover(signal));
+    const gpu = await this.run(['--query-gpu=' + plan.fields.join(','), '--format=csv,noheader,nounits'], signal);
+    const parsed = parseGpuRows(gpu.stdout, plan);
+    if (gpu.exitCode !== 0) {
+      const text = firstLine(gpu.stdout, gpu.stderr);
+      if (NO_DEVICES_RE.test(gpu.stdout + gpu.stderr)) throw new NoDataError('nvidia-smi found no NVIDIA devices');
+      if (INVALID_FIELD_RE.test(gpu.stdout + gpu.stderr)) {
+        // The driver changed under us (upgrade without restart): discover again next time.
+        this.plan = undefined;
+        throw new BackendError('exit_code', `nvidia-smi rejected the field list: ${text}`);
+      }
+      // A lost GPU makes nvidia-smi exit non-zero while the other rows are fine.
+      if (parsed.devices.length === 0) {
+        throw new BackendError('exit_code', `nvidia-smi exited with code ${gpu.exitCode}: ${text}`);
+      }
+    }
+    if (parsed.devices.length === 0 && parsed.lost.length === 0) {
+      if (parsed.badLines.length > 0) {
+        throw new BackendError('parse', `unexpected nvidia-smi output: ${truncate(parsed.badLines[0]!)}`);
+      }
+      throw new NoDataError('nvidia-smi listed no devices');
+    }
+    if (parsed.badLines.length > 0) {
+      this.deps.log.debug({ lines: parsed.badLines.slice(0, 3) }, 'skipped unparseable nvidia-smi rows');
+    }
+    return { devices: parsed.devices, lost: parsed.lost, processes: await this.computeApps(signal) };
+  }
+
+  /** Process memory is useful but secondary: its failure must not drop the device values. */
+  private async computeApps(signal: AbortSignal) {
+    try {
+      const r = await this.run(['--query-compute-apps=' + COMPUTE_APPS_FIELDS.join(','), '--format=csv,noheader,nounits'], signal);
+      if (r.exitCode !== 0) {
+        this.deps.log.warn({ exitCode: r.exitCode, output: firstLine(r.stdout, r.stderr) }, 'nvidia-smi --query-compute-apps failed; no process list this sample');
+        return [];
+      }
+      return parseComputeApps(r.stdout).processes;
+    } catch (err) {
+      if (err instanceof BackendError && err.reason === 'timeout') throw err;
+      this.deps.log.warn({ err }, 'nvidia-smi --query-compute-apps failed; no process list this sample');
+      return [];
+    }
+  }
+
+  private async discover(signal: AbortSignal): Promise<QueryPlan> {
+    const r = await this.run(['--help-query-gpu'], signal);
+    const supported = parseHelpQuery(r.stdout);
+    if (supported.size === 0) {
+      throw new BackendError(r.exitCode === 0 ? 'parse' : 'exit_code', `nvidia-smi --help-query-gpu listed no fields: ${firstLine(r.stdout, r.stderr)}`);
+    }
+    let plan: QueryPlan;
+    try {
+      plan = planQuery(supported);
+    } catch (err) {
+      throw new BackendError('parse', (err as Error).message);
+    }
+    this.deps.log.info({ fields: plan.fields.length, unsupported: plan.unsupported }, 'nvidia-smi fields discovered');
+    this.plan = plan;
+    return plan;
+  }
+
+  private async run(args: string[], signal: AbortSignal): Promise<CommandResult> {
+    try {
+      return await this.deps.runner.run(this.path, args, { timeoutMs: this.deps.timeoutMs, signal });
+    } catch (err) {
+      if (err instanceof CommandNotFoundError) throw new NoDataError(`nvidia-smi not found at ${this.path}`);
+      if (err instanceof CommandTimeoutError) throw new BackendError('timeout', err.message);
+      if (err instanceof CommandSpawnError) throw new BackendError('spawn', err.message);
+      throw err;
+    }
+  }
+}
+
+function firstLine(...outputs: string[]): string {
+  for (const o of outputs) {
+    const line = o.split(/\r?\n/).find((l) => l.trim() !== '');
+    if (line) return truncate(line.trim());
+  }
+  return '(no output)';
+}
+
+function truncate(s: string): string {
+  return s.length > 200 ? s.slice(0, 200) + '...' : s;
+}
+
+export const nvidiaSmiFactory: BackendFactory = {
+  name: 'nvidia-smi',
+  vendor: 'nvidia',
+  defaultEnabled: true,
+  description: 'NVIDIA GPUs through nvidia-smi --query-gpu and --query-compute-apps',
+  flags: [{ name: 'nvidia-smi.path', kind: 'string', default: 'nvidia-smi', help: 'nvidia-smi binary: a path, or a name looked up in PATH.' }],
+  create: (deps, flags) => new NvidiaSmiBackend(deps, flags['nvidia-smi.path']!),
+};

@@ -1,0 +1,5 @@
+import type { BackendFactory } from './backend.ts';
+import { nvidiaSmiFactory } from './nvidia-smi.ts';
+
+/** Every backend the exporter knows; --backend.<name> flags come from this list. */
+export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory];

@@ -1,0 +1,240 @@
+// Samples every backend in the background, each on its own timer, and keeps
+// the last snapshot. Nothing here runs on the scrape path: a scrape reads
+// `current()` and never waits for a tool.
+
+import type { Logger } from 'pino';
+import { BackendError, FAILURE_REASONS, NoDataError, type Backend, type FailureReason } from '../backends/backend.ts';
+import type { BackendReading, DeviceIdentity, Vendor } from '../model.ts';
+import { compareDevices, type BackendState, type BackendStatus, type DeviceHealth, type Snapshot } from './snapshot.ts';
+
+export interface PollerEntry {
+  readonly backend: Backend;
+  readonly vendor: Vendor;
+  readonly intervalMs: number;
+}
+
+export interface PollerOptions {
+  /** Bound for one backend sample; the tool runs inside are bounded by it too. */
+  readonly timeoutMs: number;
+  /** How many intervals a failing backend's last good values are still served. */
+  readonly graceIntervals: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly onSnapshot?: (s: Snapshot) => void;
+}
+
+/** Repeated identical failures are logged at most this often. */
+const FAILURE_LOG_EVERY_MS = 5 * 60_000;
+
+interface Slot {
+  readonly entry: PollerEntry;
+  readonly log: Logger;
+  state: BackendState;
+  lastAttemptMs?: number;
+  lastSuccessMs?: number;
+  lastDurationSeconds?: number;
+  lastMessage?: string;
+  lastGood?: BackendReading;
+  failures: Record<FailureReason, number>;
+  lastFailureLogMs: number;
+  suppressed: number;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+  controller?: AbortController;
+}
+
+export class Poller {
+  private readonly slots: Slot[];
+  private readonly opts: PollerOptions;
+  private readonly now: () => number;
+  /** Identities seen, by bus id, so a device that falls off the bus keeps its labels on accelerator_device_up. */
+  private readonly known = new Map<string, DeviceIdentity>();
+  private snapshot: Snapshot;
+  private stopped = false;
+
+  constructor(entries: readonly PollerEntry[], opts: PollerOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.slots = entries.map((entry) => ({
+      entry,
+      log: opts.log.child({ backend: entry.backend.name }),
+      state: 'pending',
+      failures: Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>,
+      lastFailureLogMs: 0,
+      suppressed: 0,
+    }));
+    this.snapshot = this.build();
+  }
+
+  current(): Snapshot {
+    return this.snapshot;
+  }
+
+  /** Every backend has finished at least one attempt. */
+  settled(): boolean {
+    return this.slots.every((s) => s.state !== 'pending');
+  }
+
+  start(): void {
+    for (const slot of this.slots) this.loop(slot);
+  }
+
+  /** Runs one sample of every backend now; for tests and the first sample. */
+  async sampleAll(): Promise<void> {
+    await Promise.all(this.slots.map((s) => this.runOnce(s)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const slot of this.slots) {
+      clearTimeout(slot.timer);
+      slot.controller?.abort();
+    }
+    await Promise.allSettled(this.slots.map((s) => s.running));
+    await Promise.allSettled(this.slots.map((s) => s.entry.backend.close()));
+  }
+
+  private loop(slot: Slot): void {
+    if (this.stopped) return;
+    const started = this.now();
+    void this.runOnce(slot).finally(() => {
+      if (this.stopped) return;
+      // A fixed cadence from the start of the run, never overlapping runs.
+      const wait = Math.max(0, slot.entry.intervalMs - (this.now() - started));
+      slot.timer = setTimeout(() => this.loop(slot), wait);
+    });
+  }
+
+  private runOnce(slot: Slot): Promise<void> {
+    if (slot.running) return slot.running;
+    slot.running = this.attempt(slot).finally(() => {
+      slot.running = undefined;
+    });
+    return slot.running;
+  }
+
+  private async attempt(slot: Slot): Promise<void> {
+    const { backend } = slot.entry;
+    const controller = new AbortController();
+    slot.controller = controller;
+    const started = this.now();
+    const t0 = performance.now();
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      // The backend honours the signal, but a tool stuck in the driver can
+      // outlive SIGKILL; the race makes sure the poller itself moves on.
+      const reading = await Promise.race([
+        backend.sample(controller.signal),
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => {
+            controller.abort();
+            reject(new BackendError('timeout', `sample did not finish within ${this.opts.timeoutMs} ms`));
+          }, this.opts.timeoutMs);
+        }),
+      ]);
+      this.succeed(slot, reading, started);
+    } catch (err) {
+      this.fail(slot, err, started);
+    } finally {
+      clearTimeout(deadline);
+      slot.lastDurationSeconds = (performance.now() - t0) / 1000;
+      slot.lastAttemptMs = started;
+      this.publish();
+    }
+  }
+
+  private succeed(slot: Slot, reading: BackendReading, at: number): void {
+    if (slot.state === 'failed') slot.log.info({ after: slot.lastMessage }, 'backend recovered');
+    else if (slot.state === 'pending' || slot.state === 'no_data') {
+      slot.log.info({ devices: reading.devices.length, lost: reading.lost.length }, 'backend reading devices');
+    }
+    for (const lost of reading.lost) {
+      if (!slot.lastGood?.lost.some((l) => l.pciBusId === lost.pciBusId)) {
+        slot.log.error({ pciBusId: lost.pciBusId, message: lost.message }, 'device unreachable');
+      }
+    }
+    slot.state = 'ok';
+    slot.lastMessage = undefined;
+    slot.lastSuccessMs = at;
+    slot.lastGood = reading;
+    slot.suppressed = 0;
+    for (const d of reading.devices) if (d.id.pciBusId) this.known.set(d.id.pciBusId, d.id);
+  }
+
+  private fail(slot: Slot, err: unknown, at: number): void {
+    if (err instanceof NoDataError) {
+      if (slot.state !== 'no_data') slot.log.info({ reason: err.message }, 'no data from backend');
+      slot.state = 'no_data';
+      slot.lastMessage = err.message;
+      slot.lastGood = undefined;
+      return;
+    }
+    const reason: FailureReason = err instanceof BackendError ? err.reason : 'parse';
+    const message = err instanceof Error ? err.message : String(err);
+    slot.failures[reason]++;
+    const first = slot.state !== 'failed' || slot.lastMessage !== message;
+    if (first) {
+      slot.log.warn({ reason, err: message }, 'backend failed');
+      slot.lastFailureLogMs = at;
+      slot.suppressed = 0;
+    } else if (at - slot.lastFailureLogMs >= FAILURE_LOG_EVERY_MS) {
+      slot.log.warn({ reason, err: message, repeats: slot.suppressed + 1 }, 'backend still failing');
+      slot.lastFailureLogMs = at;
+      slot.suppressed = 0;
+    } else {
+      slot.suppressed++;
+    }
+    slot.state = 'failed';
+    slot.lastMessage = message;
+  }
+
+  private servable(slot: Slot, now: number): BackendReading | undefined {
+    if (!slot.lastGood) return undefined;
+    if (slot.state === 'ok') return slot.lastGood;
+    if (slot.state === 'failed' && slot.lastSuccessMs !== undefined) {
+      const grace = slot.entry.intervalMs * this.opts.graceIntervals;
+      if (now - slot.lastSuccessMs <= grace) return slot.lastGood;
+    }
+    return undefined;
+  }
+
+  private publish(): void {
+    this.snapshot = this.build();
+    this.opts.onSnapshot?.(this.snapshot);
+  }
+
+  private build(): Snapshot {
+    const now = this.now();
+    const devices = [];
+    const processes = [];
+    const health: DeviceHealth[] = [];
+    const backends: BackendStatus[] = [];
+    for (const slot of this.slots) {
+      const reading = this.servable(slot, now);
+      if (reading) {
+        devices.push(...reading.devices);
+        processes.push(...reading.processes);
+        for (const d of reading.devices) health.push({ id: d.id, up: 1 });
+        for (const l of reading.lost) {
+          const id = this.known.get(l.pciBusId) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: '', model: '' };
+          health.push({ id, up: 0, message: l.message });
+        }
+      }
+      backends.push({
+        name: slot.entry.backend.name,
+        state: slot.state,
+        lastAttemptMs: slot.lastAttemptMs,
+        lastSuccessMs: slot.lastSuccessMs,
+        lastDurationSeconds: slot.lastDurationSeconds,
+        failures: { ...slot.failures },
+        lastMessage: slot.lastMessage,
+        toolStarts: slot.entry.backend.toolStarts(),
+        devices: reading?.devices.length ?? 0,
+        servingLastGood: slot.state === 'failed' && reading !== undefined,
+      });
+    }
+    devices.sort((a, b) => compareDevices(a.id, b.id));
+    health.sort((a, b) => compareDevices(a.id, b.id));
+    return { takenAtMs: now, devices, processes, health, backends };
+  }
+}

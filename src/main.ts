@@ -1,0 +1,68 @@
+// Entry point: flags, logger, app, signals. Exit 2 on a bad flag before anything binds.
+
+import pkg from '../package.json' with { type: 'json' };
+import { createApp } from './app.ts';
+import { BACKEND_FACTORIES } from './backends/registry.ts';
+import { ConfigError, helpText, parseConfig } from './config.ts';
+import { createLogger } from './log.ts';
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`accelerator-exporter: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(helpText(BACKEND_FACTORIES));
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`accelerator-exporter ${pkg.version} (node ${process.version})\n`);
+    return 0;
+  }
+  const { config } = parsed;
+  const log = createLogger(config.logLevel, config.logFormat);
+  const app = createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
+  try {
+    await app.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot listen');
+    return 1;
+  }
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal; exiting now');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => resolve(1), 5000);
+      force.unref();
+      app.stop().then(
+        () => resolve(0),
+        (err) => {
+          log.error({ err: (err as Error).message }, 'error while shutting down');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`accelerator-exporter: fatal: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

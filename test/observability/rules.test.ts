@@ -1,0 +1,80 @@
+// The shipped rules: promtool accepts them, every alert has promtool unit
+// tests that see it fire and stay silent, a runbook section and the
+// annotations Alertmanager templates need, and the PrometheusRule manifest is
+// the rules file.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { PROMETHEUS_RULE_FILE, prometheusRule, RULES_FILE } from '../../alerts/prometheusrule.ts';
+import { ROOT } from '../helpers/exporter.ts';
+import { promtool } from '../helpers/golden.ts';
+import { alertRules, alertTestCases, recordNames } from '../helpers/rules-file.ts';
+
+const rulesPath = path.join(ROOT, RULES_FILE);
+const rulesYaml = readFileSync(rulesPath, 'utf8');
+const testsDir = path.join(ROOT, 'alerts/tests');
+const testFiles = readdirSync(testsDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => path.join(testsDir, f));
+
+describe('alert and recording rules', () => {
+  it('pass promtool check rules', (t) => {
+    const r = promtool(['check', 'rules', rulesPath]);
+    if (!r.available) return t.skip('promtool not installed');
+    assert.equal(r.status, 0, r.output);
+  });
+
+  it('pass their promtool unit tests', (t) => {
+    const r = promtool(['test', 'rules', ...testFiles]);
+    if (!r.available) return t.skip('promtool not installed');
+    assert.equal(r.status, 0, r.output);
+  });
+
+  it('have a firing and a silent unit test for every alert', () => {
+    const firing = new Set<string>();
+    const silent = new Set<string>();
+    for (const f of testFiles) {
+      const c = alertTestCases(readFileSync(f, 'utf8'));
+      c.firing.forEach((n) => firing.add(n));
+      c.silent.forEach((n) => silent.add(n));
+    }
+    const names = alertRules(rulesYaml).map((a) => a.name);
+    assert.ok(names.length >= 15, `expected the full alert set, found ${names.length}`);
+    assert.deepEqual(names.filter((n) => !firing.has(n)), [], 'alerts without a test that sees them fire');
+    assert.deepEqual(names.filter((n) => !silent.has(n)), [], 'alerts without a test that sees them stay silent');
+  });
+
+  it('give every alert a severity, summary, description and a runbook section that exists', () => {
+    const runbooks = readFileSync(path.join(ROOT, 'docs/runbooks.md'), 'utf8');
+    const anchors = new Set([...runbooks.matchAll(/^## (\S+)$/gm)].map((m) => m[1]!.toLowerCase()));
+    for (const a of alertRules(rulesYaml)) {
+      assert.match(a.text, /\n\s+severity: (critical|warning|info)\n/, `${a.name}: severity`);
+      assert.match(a.text, /\n\s+summary: \S/, `${a.name}: summary`);
+      assert.match(a.text, /\n\s+description: \S/, `${a.name}: description`);
+      const url = /\n\s+runbook_url: (\S+)/.exec(a.text)?.[1];
+      assert.ok(url, `${a.name}: runbook_url`);
+      assert.ok(url.endsWith(`/docs/runbooks.md#${a.name.toLowerCase()}`), `${a.name}: runbook_url ${url} does not point at its own section`);
+      assert.ok(anchors.has(a.name.toLowerCase()), `${a.name}: docs/runbooks.md has no "## ${a.name}" section`);
+    }
+  });
+
+  it('ship a PrometheusRule generated from the rules file (node dashboards/build.ts)', () => {
+    assert.equal(readFileSync(path.join(ROOT, PROMETHEUS_RULE_FILE), 'utf8'), prometheusRule(rulesYaml));
+  });
+
+  it('ship a PrometheusRule whose spec promtool reads as the same rules', (t) => {
+    // The manifest minus its header, unindented, is a rules file again.
+    const manifest = readFileSync(path.join(ROOT, PROMETHEUS_RULE_FILE), 'utf8');
+    const spec = manifest.slice(manifest.indexOf('spec:\n') + 'spec:\n'.length).replace(/^ {2}/gm, '');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'prometheusrule-')), 'spec.yaml');
+    writeFileSync(file, spec);
+    const r = promtool(['check', 'rules', file]);
+    if (!r.available) return t.skip('promtool not installed');
+    assert.equal(r.status, 0, r.output);
+    const count = (alertRules(rulesYaml).length + recordNames(rulesYaml).length).toString();
+    assert.match(r.output, new RegExp(`SUCCESS: ${count} rules found`));
+  });
+});

@@ -1,0 +1,145 @@
+// Starts a real Prometheus (Debian's /usr/bin/prometheus) on a loopback port
+// with a throw-away storage directory, and queries it over its HTTP API.
+// Used by the observability end-to-end test and by `npm run demo`.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FIXTURES, waitFor } from './exporter.ts';
+
+export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? 'prometheus';
+
+export function prometheusAvailable(): boolean {
+  const r = spawnSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8' });
+  return !r.error && r.status === 0;
+}
+
+export interface ScrapeTarget {
+  readonly address: string;
+  readonly labels: Record<string, string>;
+}
+
+/**
+ * A Prometheus config: one job scraping every target each second with
+ * honor_labels (the exporter's namespace/pod labels must win), rules
+ * evaluated each second.
+ */
+export function prometheusConfig(job: string, targets: readonly ScrapeTarget[], ruleFiles: readonly string[]): string {
+  const statics = targets.map((t) => ({ targets: [t.address], labels: t.labels }));
+  // JSON is YAML; Prometheus reads it as its config.
+  return JSON.stringify(
+    {
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: ruleFiles,
+      scrape_configs: [{ job_name: job, honor_labels: true, static_configs: statics }],
+    },
+    null,
+    2,
+  );
+}
+
+export interface QueryResult {
+  readonly resultType: string;
+  readonly result: { metric: Record<string, string>; value: [number, string] }[] | [number, string];
+}
+
+export interface RunningPrometheus {
+  readonly url: string;
+  readonly proc: ChildProcess;
+  query(expr: string): Promise<QueryResult>;
+  api<T>(pathname: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+export async function startPrometheus(config: string): Promise<RunningPrometheus> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'accelerator-prometheus-'));
+  const configFile = path.join(dir, 'prometheus.yml');
+  writeFileSync(configFile, config);
+  const port = await freePort();
+  const proc = spawn(
+    PROMETHEUS_BIN,
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const url = `http://127.0.0.1:${port}`;
+  const exited = once(proc, 'exit');
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      'Prometheus to be ready',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}: ${stderr}`);
+        return (await fetch(`${url}/-/ready`)).ok;
+      },
+      20_000,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const api = async <T>(pathname: string): Promise<T> => {
+    const r = await fetch(url + pathname);
+    const body = (await r.json()) as { status: string; data: T; error?: string };
+    if (body.status !== 'success') throw new Error(`${pathname}: ${body.error}`);
+    return body.data;
+  };
+  return {
+    url,
+    proc,
+    api,
+    query: (expr) => api<QueryResult>(`/api/v1/query?query=${encodeURIComponent(expr)}`),
+    stop,
+  };
+}
+
+/** Number of series (or 1 for a scalar) a query result holds. */
+export function resultSize(r: QueryResult): number {
+  if (r.resultType === 'scalar' || r.resultType === 'string') return 1;
+  return (r.result as unknown[]).length;
+}
+
+export const STANDIN_DIR = path.join(FIXTURES, 'attribution-standin');
+
+/**
+ * Serves the constructed attribution stand-in expositions
+ * (test/fixtures/attribution-standin/<node>.prom) at /<node>/metrics, in
+ * place of the per-workload series the exporter will serve itself.
+ */
+export async function startAttributionStandin(nodes: readonly string[]): Promise<{ address: string; pathFor(node: string): string; close(): Promise<void> }> {
+  const bodies = new Map(nodes.map((n) => [`/${n}/metrics`, readFileSync(path.join(STANDIN_DIR, `${n}.prom`), 'utf8')]));
+  const server: Server = createServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    if (!body) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  return {
+    address: `127.0.0.1:${port}`,
+    pathFor: (n) => `/${n}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

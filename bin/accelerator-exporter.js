@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// The exporter runs its TypeScript sources directly (Node >= 22.18 strips types).
+// Runs the compiled dist/ (built by `npm ci` through the prepare script, and by
+// npm start and npm test), or the TypeScript sources directly where dist/ is
+// missing: Node >= 22.18 strips types, at a cost of about 25 MiB of memory.
 // npm scripts and npx put the pinned Node 24 from devDependencies first on PATH.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
@@ -9,4 +11,6 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
-await import('../src/main.ts');
+import { existsSync } from 'node:fs';
+const compiled = new URL('../dist/main.js', import.meta.url);
+await import(existsSync(compiled) ? compiled.href : '../src/main.ts');

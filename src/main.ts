@@ -1,10 +1,13 @@
 // Entry point: flags, logger, app, signals. Exit 2 on a bad flag before anything binds.
 
-import pkg from '../package.json' with { type: 'json' };
+import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
+
+// Read at run time so the same line works from src/ and from the compiled dist/.
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 async function main(): Promise<number> {
   let parsed;

@@ -42,7 +42,7 @@ const SCENARIOS: readonly Scenario[] = [
   { golden: 'nvidia/h100-idle.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_STATE: 'idle' } },
   { golden: 'nvidia/h100-mig-load.prom', capture: CAPTURES.h100mig },
   { golden: 'nvidia/rtx-2080-super-610-load.prom', capture: CAPTURES.rtx2080 },
-  { golden: 'nvidia/fail-hang.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'hang' } },
+  { golden: 'nvidia/fail-hang.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
   { golden: 'nvidia/fail-driver.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'fail-driver' } },
   { golden: 'nvidia/fail-garbage.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'garbage' } },
   { golden: 'nvidia/no-devices.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'no-devices' } },
@@ -53,7 +53,8 @@ const SCENARIOS: readonly Scenario[] = [
 describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   for (const sc of SCENARIOS) {
     it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--collect.interval=1h', '--collect.timeout=1s', `--nvidia-smi.path=${FAKE}`, ...(sc.args ?? [])], {
+      // A generous bound: on a loaded 2-core machine the fake (a node process) can take seconds to start.
+      const e = await startExporter(['--collect.interval=1h', '--collect.timeout=30s', `--nvidia-smi.path=${FAKE}`, ...(sc.args ?? [])], {
         FAKE_NVIDIA_SMI_CAPTURE: sc.capture,
         ...sc.env,
       });
@@ -96,7 +97,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   });
 
   it('answers scrapes while nvidia-smi hangs, then reports the timeout', async () => {
-    const e = await startExporter(['--collect.interval=1h', '--collect.timeout=3s', `--nvidia-smi.path=${FAKE}`], {
+    const e = await startExporter(['--collect.interval=1h', '--collect.timeout=5s', `--nvidia-smi.path=${FAKE}`], {
       FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100,
       FAKE_NVIDIA_SMI_MODE: 'hang',
     });

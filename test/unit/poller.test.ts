@@ -1,0 +1,86 @@
+// The poller with in-memory backends and a hand-driven clock: grace period,
+// recovery, no-data versus failure, and a sample that never returns.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { BackendError, NoDataError, type Backend } from '../../src/backends/backend.ts';
+import { Poller } from '../../src/collect/poller.ts';
+import { emptyDevice, type BackendReading } from '../../src/model.ts';
+
+const reading: BackendReading = {
+  devices: [{ ...emptyDevice({ vendor: 'nvidia', uuid: 'GPU-a', pciBusId: '0000:01:00.0', index: '0', model: 'X' }), utilizationRatio: 0.5 }],
+  processes: [],
+  lost: [],
+};
+
+function scripted(outcomes: (() => Promise<BackendReading>)[]): Backend {
+  let i = 0;
+  return { name: 'fake', sample: () => outcomes[Math.min(i++, outcomes.length - 1)]!(), toolStarts: () => i, close: async () => {} };
+}
+
+const ok = () => Promise.resolve(reading);
+const fail = () => Promise.reject(new BackendError('exit_code', 'driver gone'));
+const silent = pino({ level: 'silent' });
+
+describe('poller', () => {
+  it('serves the last good reading during the grace period, then drops it, then recovers', async () => {
+    let now = 0;
+    const p = new Poller([{ backend: scripted([ok, fail, fail, fail, ok]), vendor: 'nvidia', intervalMs: 1000 }], {
+      timeoutMs: 500,
+      graceIntervals: 2,
+      log: silent,
+      now: () => now,
+    });
+    await p.sampleAll();
+    assert.equal(p.current().devices.length, 1);
+    now = 1000;
+    await p.sampleAll();
+    assert.deepEqual([p.current().devices.length, p.current().backends[0]!.state, p.current().backends[0]!.servingLastGood], [1, 'failed', true]);
+    now = 2000;
+    await p.sampleAll();
+    assert.equal(p.current().devices.length, 1, 'still inside 2 intervals');
+    now = 3000;
+    await p.sampleAll();
+    assert.deepEqual([p.current().devices.length, p.current().backends[0]!.servingLastGood], [0, false]);
+    assert.equal(p.current().backends[0]!.failures.exit_code, 3);
+    now = 4000;
+    await p.sampleAll();
+    assert.deepEqual([p.current().devices.length, p.current().backends[0]!.state], [1, 'ok']);
+  });
+
+  it('reports no data without counting a failure', async () => {
+    const p = new Poller([{ backend: scripted([() => Promise.reject(new NoDataError('nvidia-smi not found'))]), vendor: 'nvidia', intervalMs: 1000 }], {
+      timeoutMs: 500,
+      graceIntervals: 2,
+      log: silent,
+    });
+    assert.equal(p.settled(), false);
+    await p.sampleAll();
+    const b = p.current().backends[0]!;
+    assert.deepEqual([b.state, b.lastMessage, Object.values(b.failures).reduce((a, c) => a + c)], ['no_data', 'nvidia-smi not found', 0]);
+    assert.equal(p.settled(), true);
+  });
+
+  it('moves on from a sample that never returns, as a timeout', async () => {
+    const p = new Poller([{ backend: scripted([() => new Promise(() => {})]), vendor: 'nvidia', intervalMs: 1000 }], {
+      timeoutMs: 50,
+      graceIntervals: 2,
+      log: silent,
+    });
+    await p.sampleAll();
+    assert.deepEqual([p.current().backends[0]!.state, p.current().backends[0]!.failures.timeout], ['failed', 1]);
+  });
+
+  it('keeps the identity of a device that later falls off the bus', async () => {
+    const lostReading: BackendReading = { devices: [], processes: [], lost: [{ pciBusId: '0000:01:00.0', message: 'GPU is lost' }] };
+    const p = new Poller([{ backend: scripted([ok, () => Promise.resolve(lostReading)]), vendor: 'nvidia', intervalMs: 1000 }], {
+      timeoutMs: 500,
+      graceIntervals: 2,
+      log: silent,
+    });
+    await p.sampleAll();
+    await p.sampleAll();
+    assert.deepEqual(p.current().health, [{ id: reading.devices[0]!.id, up: 0, message: 'GPU is lost' }]);
+  });
+});

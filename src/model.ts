@@ -26,7 +26,7 @@ export interface LabelledValue<K extends string> {
 export type TemperatureSensor = 'gpu' | 'hotspot' | 'memory' | 'edge';
 export type ErrorType = 'ecc_corrected' | 'ecc_uncorrected';
 export type ClockDomain = 'graphics' | 'sm' | 'memory' | 'video';
-export type Engine = 'encoder' | 'decoder' | 'jpeg' | 'ofa';
+export type Engine = 'encoder' | 'decoder' | 'jpeg' | 'ofa' | 'vcn';
 
 export interface DeviceSample {
   readonly id: DeviceIdentity;
@@ -62,6 +62,8 @@ export interface DeviceSample {
   readonly retiredPagesPending?: number;
   /** NVIDIA gpu_recovery_action: 0 none, 1 GPU reset, 2 node reboot, 3 drain P2P, 4 drain and reset. */
   readonly recoveryAction?: number;
+  /** Current PCIe throughput, both directions together (AMD pcie.bandwidth). */
+  readonly pcieBandwidthBytesPerSecond?: number;
 }
 
 export const INFO_KEYS = [

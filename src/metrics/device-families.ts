@@ -139,6 +139,7 @@ export const DEVICE_FAMILIES: readonly MetricFamily[] = [
       yield [[], s.processes.filter((p) => p.deviceUuid === d.id.uuid || p.deviceUuid === d.id.parentUuid).length];
     },
   }),
+  scalar('accelerator_pcie_throughput_bytes_per_second', 'Current PCIe throughput of the device, both directions together, bytes per second.', (d) => d.pcieBandwidthBytesPerSecond, { unit: 'bytes_per_second' }),
 ];
 
 /** Per-device reachability: 1 while read, 0 while the tool reports the device unreachable. */

@@ -104,7 +104,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
     try {
       const during = await e.scrape();
       assert.equal(during.status, 200);
-      assert.equal(sampleValue(during.body, 'accelerator_exporter_backend_state', { state: 'failed' }), undefined, 'the sample is still running');
+      assert.equal(sampleValue(during.body, 'accelerator_exporter_backend_state', { backend: 'nvidia-smi', state: 'failed' }), undefined, 'the sample is still running');
       assert.equal((await e.get('/readyz')).status, 503);
       assert.equal((await e.get('/healthz')).status, 200);
       const after = await firstSample(e);

@@ -1,0 +1,93 @@
+// AMD GPUs through amd-smi: `static`, `metric` and `process` with --json, one
+// short process each, sequential. Static data is read every sample as well:
+// partition mode and identity change with `amd-smi set`, and the run is cheap
+// next to `metric`.
+
+import type { BackendReading, DeviceSample, ProcessSample } from '../model.ts';
+import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
+import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { AmdSmiShapeError, parseJsonOutput, parseMetric, parseProcesses, parseStatic } from './amd-smi-parse.ts';
+
+// amd-smi's own wording when the driver or devices are missing (amdsmi_init fails).
+const NO_DEVICES_RE = /AMDSMI_STATUS_(NOT_INIT|DRIVER_NOT_LOADED|NOT_FOUND)|Unable to detect any GPU devices|No GPUs? (found|detected)/i;
+
+export class AmdSmiBackend implements Backend {
+  readonly name = 'amd-smi';
+  private readonly deps: BackendDeps;
+  private readonly path: string;
+
+  constructor(deps: BackendDeps, path: string) {
+    this.deps = deps;
+    this.path = path;
+  }
+
+  toolStarts(): number {
+    return this.deps.runner.starts();
+  }
+
+  async close(): Promise<void> {}
+
+  async sample(signal: AbortSignal): Promise<BackendReading> {
+    const statics = parseStatic(await this.json('static', signal));
+    const devices = parseMetric(await this.json('metric', signal), statics);
+    if (devices.length === 0) throw new NoDataError('amd-smi listed no GPUs');
+    return { devices, lost: [], processes: await this.processes(devices, signal) };
+  }
+
+  /** Process memory is useful but secondary: its failure must not drop the device values. */
+  private async processes(devices: readonly DeviceSample[], signal: AbortSignal): Promise<ProcessSample[]> {
+    try {
+      return parseProcesses(await this.json('process', signal), devices);
+    } catch (err) {
+      if (err instanceof BackendError && err.reason === 'timeout') throw err;
+      this.deps.log.warn({ err }, 'amd-smi process failed; no process list this sample');
+      return [];
+    }
+  }
+
+  private async json(command: 'static' | 'metric' | 'process', signal: AbortSignal): Promise<unknown> {
+    const r = await this.run([command, '--json'], signal);
+    const text = firstLine(r.stderr, r.stdout);
+    if (r.exitCode !== 0) {
+      if (NO_DEVICES_RE.test(r.stdout + r.stderr)) throw new NoDataError(`amd-smi found no AMD GPUs: ${text}`);
+      throw new BackendError('exit_code', `amd-smi ${command} exited with code ${r.exitCode}: ${text}`);
+    }
+    try {
+      return parseJsonOutput(r.stdout);
+    } catch (err) {
+      if (err instanceof AmdSmiShapeError) throw new BackendError('parse', `unexpected amd-smi ${command} output (${err.message}): ${firstLine(r.stdout, r.stderr)}`);
+      throw err;
+    }
+  }
+
+  private async run(args: string[], signal: AbortSignal): Promise<CommandResult> {
+    try {
+      return await this.deps.runner.run(this.path, args, { timeoutMs: this.deps.timeoutMs, signal });
+    } catch (err) {
+      if (err instanceof CommandNotFoundError) throw new NoDataError(`amd-smi not found at ${this.path}`);
+      if (err instanceof CommandTimeoutError) throw new BackendError('timeout', err.message);
+      if (err instanceof CommandSpawnError) throw new BackendError('spawn', err.message);
+      throw err;
+    }
+  }
+}
+
+export function firstLine(...outputs: string[]): string {
+  for (const o of outputs) {
+    const line = o.split(/\r?\n/).find((l) => l.trim() !== '');
+    if (line) {
+      const t = line.trim();
+      return t.length > 200 ? t.slice(0, 200) + '...' : t;
+    }
+  }
+  return '(no output)';
+}
+
+export const amdSmiFactory: BackendFactory = {
+  name: 'amd-smi',
+  vendor: 'amd',
+  defaultEnabled: true,
+  description: 'AMD GPUs through amd-smi static, metric and process --json',
+  flags: [{ name: 'amd-smi.path', kind: 'string', default: 'amd-smi', help: 'amd-smi binary: a path, or a name looked up in PATH.' }],
+  create: (deps, flags) => new AmdSmiBackend(deps, flags['amd-smi.path']!),
+};

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/accelerator-exporter.js');
@@ -21,10 +22,25 @@ export interface RunningExporter {
   stop(): Promise<number | null>;
 }
 
+/**
+ * A test enables the backends whose tool path it points at (`--<tool>.path=`);
+ * every other backend is switched off through its environment variable, so a
+ * golden file does not change when a backend is added, and a real vendor tool
+ * installed on the test machine never leaks into a test. Flags still win.
+ */
+export function isolatingEnv(args: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const f of BACKEND_FACTORIES) {
+    const pointed = (f.flags ?? []).some((flag) => args.some((a) => a.startsWith(`--${flag.name}=`)));
+    if (!pointed) env[`ACCELERATOR_EXPORTER_BACKEND_${f.name.toUpperCase().replace(/[.-]/g, '_')}`] = 'false';
+  }
+  return env;
+}
+
 export async function startExporter(args: readonly string[], env: Record<string, string> = {}): Promise<RunningExporter> {
   const proc = spawn(process.execPath, [BIN, '--web.listen-address=127.0.0.1:0', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...isolatingEnv(args), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -103,7 +103,7 @@ test('the exporter starts from the image tree and serves device metrics', async 
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-    if (rss) t.diagnostic(`exporter RSS after first scrape: ${(Number(rss[1]) / 1024).toFixed(1)} MiB (limit 128Mi)`);
+    if (rss) t.diagnostic(`exporter RSS after first scrape: ${(Number(rss[1]) / 1024).toFixed(1)} MiB (limit 160Mi)`);
   } finally {
     proc.kill('SIGTERM');
     if (proc.exitCode === null) await once(proc, 'exit');

@@ -38,7 +38,7 @@ for (const target of kustomizeTargets()) {
       assert.ok(c.resources?.requests?.cpu, `${c.name}: CPU request`);
       assert.ok(c.resources?.requests?.memory, `${c.name}: memory request`);
       assert.equal(c.resources?.limits?.cpu, undefined, `${c.name}: no CPU limit (throttles scrapes)`);
-      assert.equal(c.resources?.limits?.memory, '128Mi', `${c.name}: memory limit`);
+      assert.equal(c.resources?.limits?.memory, '160Mi', `${c.name}: memory limit`);
     }
 
     const exporter = pod.containers.find((c: any) => c.name === 'exporter');

@@ -45,6 +45,13 @@ for (const target of kustomizeTargets()) {
     assert.ok(objects.length > 0, 'rendered nothing');
     const errors = (await Promise.all(objects.map(schemaErrors))).flat();
     assert.deepEqual(errors, []);
-    assert.deepEqual(unknownFieldErrors(objects), []);
   });
 }
+
+// One TypeScript program for every target: compiling is the expensive part.
+test('no rendered object has a field the Kubernetes / prometheus-operator types lack', { skip }, () => {
+  const targets = kustomizeTargets();
+  const rendered = targets.map((t) => render(t));
+  const where = targets.flatMap((t, i) => rendered[i]!.map(() => `daemonset/${t}`));
+  assert.deepEqual(unknownFieldErrors(rendered.flat(), where), []);
+});

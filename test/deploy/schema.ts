@@ -58,7 +58,7 @@ export async function schemaErrors(o: K8sObject): Promise<string[]> {
  * one line each. Compiles an in-memory module that assigns every object as an
  * object literal to its interface.
  */
-export function unknownFieldErrors(objects: readonly K8sObject[]): string[] {
+export function unknownFieldErrors(objects: readonly K8sObject[], where?: readonly string[]): string[] {
   const fileName = path.join(REPO_ROOT, 'test/deploy/__rendered_objects__.ts');
   const lines: string[] = [];
   const owners: { firstLine: number; object: K8sObject }[] = [];
@@ -92,7 +92,8 @@ export function unknownFieldErrors(objects: readonly K8sObject[]): string[] {
   return diagnostics.map((d) => {
     const line = d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line;
     const owner = [...owners].reverse().find((x) => x.firstLine <= line);
-    const where = owner ? describe(owner.object) : 'imports';
-    return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+    const i = owner ? objects.indexOf(owner.object) : -1;
+    const label = i < 0 ? 'imports' : `${where?.[i] ? `${where[i]}: ` : ''}${describe(objects[i]!)}`;
+    return `${label}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
   });
 }

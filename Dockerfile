@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# accelerator-exporter image. Two stages: dependencies are installed with npm in a
+# full Node image; the runtime is distroless Node 24 (no shell, no package
+# manager, no compiler), running as the distroless "nonroot" user (65532).
+#
+# No vendor tool is in this image; they come from the node's driver stack:
+#  - NVIDIA: the NVIDIA Container Toolkit injects nvidia-smi and libnvidia-ml
+#    (NVIDIA_DRIVER_CAPABILITIES=utility, daemonset/overlays/nvidia).
+#  - AMD: amd-smi is a Python CLI over libamd_smi; it needs Python, which this
+#    image lacks. Build an AMD variant FROM a ROCm base image that has amd-smi, or
+#    mount the host's /opt/rocm read-only into such an image (see docs/install.md).
+#  - Intel: xpu-smi (Data Center GPU Max/Flex) is a host package; mount it and its
+#    libraries from the host or build a variant with Intel's xpumanager packages.
+#
+# The sources are TypeScript run by Node's type stripping, which refuses files
+# under node_modules: the app therefore lives in /app, never installed as a package.
+# scripts/image-tree.ts assembles exactly what this file COPYs (tested by
+# test/deploy/image.test.ts); keep the two in step.
+
+ARG NODE_VERSION=24
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: every runtime dependency is plain JavaScript; no install hook runs.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY LICENSE ./
+COPY bin ./bin
+COPY src ./src
+
+FROM gcr.io/distroless/nodejs${NODE_VERSION}-debian12:nonroot
+LABEL org.opencontainers.image.title="accelerator-exporter" \
+      org.opencontainers.image.description="Accelerator (GPU) metrics for Prometheus, read in the background from the vendor tools" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+COPY --from=build --chown=0:0 /app /app
+ENV NODE_ENV=production
+USER 65532:65532
+EXPOSE 9477
+# The exporter in ENTRYPOINT, not CMD: a pod's `args` replace CMD, so flags given
+# in the DaemonSet reach the exporter instead of replacing it.
+ENTRYPOINT ["/nodejs/bin/node", "/app/bin/accelerator-exporter.js"]
+CMD []

@@ -1,0 +1,132 @@
+// Hardening of every rendered DaemonSet: what docs/install.md promises about
+// privileges must hold for the base, each overlay and each example.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KUBECTL_MISSING, describe, kubectlAvailable, kustomizeTargets, render, type K8sObject } from './kustomize.ts';
+
+const skip = kubectlAvailable() ? false : KUBECTL_MISSING;
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+
+function daemonSet(objects: K8sObject[]): K8sObject {
+  const sets = objects.filter((o) => o.kind === 'DaemonSet');
+  assert.equal(sets.length, 1, 'exactly one DaemonSet');
+  return sets[0]!;
+}
+
+for (const target of kustomizeTargets()) {
+  test(`daemonset/${target}: hardened DaemonSet`, { skip }, () => {
+    const objects = render(target);
+    const pod = daemonSet(objects).spec.template.spec;
+
+    assert.equal(pod.hostPID ?? false, target === 'overlays/process-attribution', 'hostPID only in process-attribution');
+    assert.equal(pod.hostNetwork ?? false, false, 'no hostNetwork');
+    assert.equal(pod.hostIPC ?? false, false, 'no hostIPC');
+    assert.equal(pod.priorityClassName, 'system-node-critical');
+    assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.equal(pod.automountServiceAccountToken ?? true, true, 'token needed for the read-only API watches');
+
+    const containers = [...(pod.initContainers ?? []), ...pod.containers];
+    for (const c of containers) {
+      const sc = c.securityContext ?? {};
+      assert.equal(sc.privileged ?? false, false, `${c.name}: not privileged`);
+      assert.equal(sc.allowPrivilegeEscalation, false, `${c.name}: allowPrivilegeEscalation false`);
+      assert.equal(sc.readOnlyRootFilesystem, true, `${c.name}: readOnlyRootFilesystem`);
+      assert.deepEqual(sc.capabilities?.drop, ['ALL'], `${c.name}: drops ALL capabilities`);
+      assert.deepEqual(sc.capabilities?.add ?? [], [], `${c.name}: adds no capability`);
+      assert.equal(sc.seccompProfile?.type, 'RuntimeDefault');
+      assert.ok(c.resources?.requests?.cpu, `${c.name}: CPU request`);
+      assert.ok(c.resources?.requests?.memory, `${c.name}: memory request`);
+      assert.equal(c.resources?.limits?.cpu, undefined, `${c.name}: no CPU limit (throttles scrapes)`);
+      assert.equal(c.resources?.limits?.memory, '160Mi', `${c.name}: memory limit`);
+    }
+
+    const exporter = pod.containers.find((c: any) => c.name === 'exporter');
+    assert.deepEqual(exporter.ports, [{ name: 'metrics', containerPort: 9477, protocol: 'TCP' }]);
+    assert.deepEqual(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'metrics' });
+    assert.deepEqual(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'metrics' });
+    assert.ok(exporter.args.includes('--web.listen-address=:9477'));
+    assert.deepEqual(
+      exporter.env.find((e: any) => e.name === 'NODE_NAME'),
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    );
+
+    // Every hostPath is mounted read-only, and the kubelet's socket never as a file.
+    const hostPaths = new Map<string, string>(
+      pod.volumes.filter((v: any) => v.hostPath).map((v: any) => [v.name, v.hostPath.path]),
+    );
+    for (const c of containers) {
+      for (const m of c.volumeMounts ?? []) {
+        if (!hostPaths.has(m.name)) continue;
+        assert.equal(m.readOnly, true, `${c.name}: hostPath ${hostPaths.get(m.name)} read-only`);
+      }
+    }
+    assert.ok(![...hostPaths.values()].some((p) => p.endsWith('.sock')), 'mount the pod-resources directory, not the socket');
+
+    // Root only together with the pod-resources mount it exists for.
+    const runsAsRoot = exporter.securityContext.runAsUser === 0;
+    assert.equal(runsAsRoot, [...hostPaths.values()].includes('/var/lib/kubelet/pod-resources'));
+    assert.equal(pod.securityContext.runAsNonRoot, !runsAsRoot);
+
+    const strategy = daemonSet(objects).spec.updateStrategy;
+    assert.equal(strategy.type, 'RollingUpdate');
+    assert.ok(strategy.rollingUpdate.maxUnavailable, 'maxUnavailable set');
+
+    for (const o of objects) {
+      if (CLUSTER_SCOPED.has(o.kind)) assert.equal(o.metadata.namespace, undefined, describe(o));
+      else assert.equal(o.metadata.namespace, 'accelerator-exporter', `${describe(o)} in the exporter namespace`);
+    }
+  });
+
+  test(`daemonset/${target}: read-only RBAC and exactly one scrape config`, { skip }, () => {
+    const objects = render(target);
+    const roles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+    assert.equal(roles.length, 1);
+    const rules = (roles[0] as any).rules;
+    assert.deepEqual(rules, [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['resource.k8s.io'], resources: ['resourceslices', 'resourceclaims'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const monitors = objects.filter((o) => o.kind === 'ServiceMonitor' || o.kind === 'PodMonitor');
+    assert.equal(monitors.length, 1, 'one of ServiceMonitor or PodMonitor');
+    const monitor = monitors[0]!;
+    const endpoints = monitor.kind === 'ServiceMonitor' ? monitor.spec.endpoints : monitor.spec.podMetricsEndpoints;
+    for (const e of endpoints) {
+      assert.equal(e.honorLabels, true, 'honorLabels keeps the workload pod/namespace labels');
+      assert.equal(e.port, 'metrics');
+      assert.ok(
+        e.relabelings.some((r: any) => r.sourceLabels?.[0] === '__meta_kubernetes_pod_node_name' && r.targetLabel === 'node'),
+        'node label from the pod node name',
+      );
+    }
+    if (monitor.kind === 'ServiceMonitor') {
+      const service = objects.find((o) => o.kind === 'Service');
+      assert.equal(service?.spec.clusterIP, 'None', 'headless Service');
+    } else {
+      assert.equal(objects.find((o) => o.kind === 'Service'), undefined, 'no Service with a PodMonitor');
+    }
+    const selector = monitor.spec.selector.matchLabels;
+    const podLabels = daemonSet(objects).spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(selector)) assert.equal(podLabels[k], v, `monitor selects the pods (${k})`);
+  });
+}
+
+test('vendor overlays set what their runtime needs', { skip }, () => {
+  const nvidia = daemonSet(render('overlays/nvidia')).spec.template.spec;
+  assert.equal(nvidia.runtimeClassName, 'nvidia');
+  const env = Object.fromEntries(nvidia.containers[0].env.map((e: any) => [e.name, e.value]));
+  assert.equal(env.NVIDIA_VISIBLE_DEVICES, 'all');
+  assert.equal(env.NVIDIA_DRIVER_CAPABILITIES, 'utility');
+  const amd = daemonSet(render('overlays/amd')).spec.template.spec;
+  const amdPaths = amd.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path).sort();
+  assert.deepEqual(amdPaths, ['/dev/dri', '/dev/kfd', '/var/lib/kubelet/pod-resources']);
+  assert.equal(daemonSet(render('base')).spec.template.spec.runtimeClassName, undefined);
+});
+
+test('kube-prometheus-stack component labels every monitoring object with the release', { skip }, () => {
+  const objects = render('examples/nvidia-kube-prometheus-stack');
+  for (const o of objects.filter((x) => ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'].includes(x.kind))) {
+    assert.equal(o.metadata.labels?.release, 'kube-prometheus-stack', describe(o));
+  }
+  assert.equal(daemonSet(objects).metadata.labels?.release, undefined, 'only the monitoring objects');
+});

@@ -32,7 +32,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 test('the image holds the app and its runtime dependencies only', () => {
   const top = readdirSync(tree.appDir).sort();
-  assert.deepEqual(top, ['LICENSE', 'bin', 'node_modules', 'package-lock.json', 'package.json', 'src']);
+  assert.deepEqual(top, ['LICENSE', 'bin', 'dist', 'node_modules', 'package-lock.json', 'package.json', 'src']);
   const modules = path.join(tree.appDir, 'node_modules');
   for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(path.join(modules, dep)), `${dep} installed`);
   // Dev-only packages (the lockfile's dev: true, e.g. typescript, the node binary)
@@ -45,7 +45,7 @@ test('the image holds the app and its runtime dependencies only', () => {
   for (const [key] of devOnly) assert.ok(!existsSync(path.join(tree.appDir, key)), `${key} left out`);
   assert.equal(tree.workdir, '/app');
   assert.equal(tree.user, '65532:65532', 'non-root by default');
-  assert.deepEqual(tree.entrypoint, ['/nodejs/bin/node', '/app/bin/accelerator-exporter.js']);
+  assert.deepEqual(tree.entrypoint, ['/nodejs/bin/node', '--max-semi-space-size=1', '/app/bin/accelerator-exporter.js']);
   assert.deepEqual(tree.cmd, [], 'a pod\'s args are the exporter\'s flags');
 });
 

@@ -116,7 +116,11 @@ describe('observability against a real Prometheus', { skip }, () => {
     const names = recordNames(readFileSync(RULES, 'utf8'));
     assert.ok(names.length >= 9);
     for (const name of names) await dataFrom(lab, name);
-    const perPod = vector(await dataFrom(lab, 'namespace_pod:accelerator_utilization:avg'));
+    // Rules evaluate every second; the idle node's pod appears once its first scrape has been recorded.
+    const perPod = await waitFor('a recorded value for every pod', async () => {
+      const v = vector(await lab.prometheus.query('namespace_pod:accelerator_utilization:avg'));
+      return v.length === 4 && v;
+    });
     assert.deepEqual(
       Object.fromEntries(perPod.map((s) => [`${s.metric.namespace}/${s.metric.pod}`, s.value])),
       { 'ml/train-0': 0.9, 'serve/infer-6d8f7c9b5-k2x7q': 0.25, 'serve/infer-6d8f7c9b5-p9w4n': 0.15, 'notebooks/jupyter-alice': 0 },

@@ -1,5 +1,6 @@
 import type { BackendFactory } from './backend.ts';
 import { nvidiaSmiFactory } from './nvidia-smi.ts';
+import { hlSmiFactory } from './hl-smi.ts';
 
 /** Every backend the exporter knows; --backend.<name> flags come from this list. */
-export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory];
+export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory, hlSmiFactory];

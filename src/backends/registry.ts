@@ -1,6 +1,8 @@
 import type { BackendFactory } from './backend.ts';
 import { nvidiaSmiFactory } from './nvidia-smi.ts';
 import { amdSmiFactory } from './amd-smi.ts';
+import { hlSmiFactory } from './hl-smi.ts';
+import { xpuSmiFactory } from './xpu-smi.ts';
 
 /** Every backend the exporter knows; --backend.<name> flags come from this list. */
-export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory, amdSmiFactory];
+export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory, amdSmiFactory, xpuSmiFactory, hlSmiFactory];

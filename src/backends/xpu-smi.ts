@@ -1,0 +1,103 @@
+// Intel data-centre GPUs through xpu-smi: `discovery -j` once for identity
+// (and `discovery -d <id> -j` for static properties), then one
+// `dump -d <ids> -m <metric ids> -n 1` per sample. Discovery is repeated after
+// a failed dump or when the dump names a device discovery did not.
+
+import type { BackendReading } from '../model.ts';
+import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { firstLine, runTool } from './tool-run.ts';
+import {
+  XPU_DUMP_METRICS,
+  XpuParseError,
+  jsonError,
+  parseDiscovery,
+  parseDiscoveryDetail,
+  parseDump,
+  xpuDeviceSample,
+  type XpuDetail,
+  type XpuDevice,
+} from './xpu-smi-fields.ts';
+
+interface Inventory {
+  readonly devices: readonly XpuDevice[];
+  readonly details: ReadonlyMap<string, XpuDetail>;
+}
+
+export class XpuSmiBackend implements Backend {
+  readonly name = 'xpu-smi';
+  private inventory: Inventory | undefined;
+  private readonly deps: BackendDeps;
+  private readonly path: string;
+
+  constructor(deps: BackendDeps, path: string) {
+    this.deps = deps;
+    this.path = path;
+  }
+
+  toolStarts(): number {
+    return this.deps.runner.starts();
+  }
+
+  async close(): Promise<void> {}
+
+  async sample(signal: AbortSignal): Promise<BackendReading> {
+    const inv = this.inventory ?? (await this.discover(signal));
+    const args = ['dump', '-d', inv.devices.map((d) => d.deviceId).join(','), '-m', XPU_DUMP_METRICS.join(','), '-n', '1'];
+    const r = await runTool(this.deps, 'xpu-smi', this.path, args, signal);
+    if (r.exitCode !== 0) {
+      this.inventory = undefined;
+      throw new BackendError('exit_code', `xpu-smi dump exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
+    }
+    let dump;
+    try {
+      dump = parseDump(r.stdout, XPU_DUMP_METRICS);
+    } catch (err) {
+      if (err instanceof XpuParseError) throw new BackendError('parse', err.message);
+      throw err;
+    }
+    if (dump.unknownColumns.length > 0) this.deps.log.debug({ columns: dump.unknownColumns }, 'xpu-smi dump columns without a known metric id');
+    if ([...dump.values.keys()].some((id) => !inv.devices.some((d) => d.deviceId === id))) this.inventory = undefined;
+    const devices = inv.devices.map((d) => xpuDeviceSample(d, inv.details.get(d.deviceId), dump.values.get(d.deviceId)));
+    return { devices, processes: [], lost: [] };
+  }
+
+  private async discover(signal: AbortSignal): Promise<Inventory> {
+    const r = await runTool(this.deps, 'xpu-smi', this.path, ['discovery', '-j'], signal);
+    if (r.exitCode !== 0) {
+      throw new BackendError('exit_code', `xpu-smi discovery exited with code ${r.exitCode}: ${jsonError(r.stdout) ?? firstLine(r.stderr, r.stdout)}`);
+    }
+    let devices: XpuDevice[];
+    try {
+      devices = parseDiscovery(r.stdout);
+    } catch (err) {
+      const text = jsonError(r.stdout);
+      if (text) throw new BackendError('exit_code', `xpu-smi discovery: ${text}`);
+      if (err instanceof XpuParseError) throw new BackendError('parse', `${err.message}: ${firstLine(r.stdout, r.stderr)}`);
+      throw err;
+    }
+    if (devices.length === 0) throw new NoDataError('xpu-smi found no Intel GPUs');
+    const details = new Map<string, XpuDetail>();
+    for (const d of devices) {
+      // Static extras (memory size, driver, serial): a device without them still reports its dump values.
+      const dr = await runTool(this.deps, 'xpu-smi', this.path, ['discovery', '-d', d.deviceId, '-j'], signal);
+      try {
+        if (dr.exitCode !== 0) throw new Error(jsonError(dr.stdout) ?? firstLine(dr.stderr, dr.stdout));
+        details.set(d.deviceId, parseDiscoveryDetail(dr.stdout));
+      } catch (err) {
+        this.deps.log.warn({ device: d.deviceId, err: (err as Error).message }, 'xpu-smi discovery -d failed; no static properties for this device');
+      }
+    }
+    this.deps.log.info({ devices: devices.length }, 'xpu-smi devices discovered');
+    this.inventory = { devices, details };
+    return this.inventory;
+  }
+}
+
+export const xpuSmiFactory: BackendFactory = {
+  name: 'xpu-smi',
+  vendor: 'intel',
+  defaultEnabled: true,
+  description: 'Intel data-centre GPUs through xpu-smi discovery and dump',
+  flags: [{ name: 'xpu-smi.path', kind: 'string', default: 'xpu-smi', help: 'xpu-smi binary: a path, or a name looked up in PATH.' }],
+  create: (deps, flags) => new XpuSmiBackend(deps, flags['xpu-smi.path']!),
+};

@@ -23,7 +23,7 @@ async function firstSample(e: RunningExporter): Promise<string> {
 const SCENARIOS: readonly { golden: string; capture: string; env?: Record<string, string>; args?: readonly string[] }[] = [
   { golden: 'gaudi/hl-325l-gaudi3.prom', capture: GAUDI3 },
   { golden: 'gaudi/hl-205-gaudi1.prom', capture: GAUDI1 },
-  { golden: 'gaudi/fail-hang.prom', capture: GAUDI3, env: { FAKE_HL_SMI_MODE: 'hang' } },
+  { golden: 'gaudi/fail-hang.prom', capture: GAUDI3, env: { FAKE_HL_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
   { golden: 'gaudi/fail-driver.prom', capture: GAUDI3, env: { FAKE_HL_SMI_MODE: 'fail' } },
   { golden: 'gaudi/fail-garbage.prom', capture: GAUDI3, env: { FAKE_HL_SMI_MODE: 'garbage' } },
   { golden: 'gaudi/no-devices.prom', capture: GAUDI3, env: { FAKE_HL_SMI_MODE: 'empty' } },
@@ -34,7 +34,7 @@ describe('hl-smi end to end', { concurrency: 4 }, () => {
   for (const sc of SCENARIOS) {
     it(`serves ${sc.golden}`, async () => {
       const e = await startExporter(
-        ['--no-backend.nvidia-smi', '--collect.interval=1h', '--collect.timeout=1s', `--hl-smi.path=${FAKE}`, ...(sc.args ?? [])],
+        ['--no-backend.nvidia-smi', '--collect.interval=1h', '--collect.timeout=20s', `--hl-smi.path=${FAKE}`, ...(sc.args ?? [])],
         { FAKE_HL_SMI_CAPTURE: sc.capture, ...sc.env },
       );
       try {

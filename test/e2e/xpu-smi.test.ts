@@ -31,7 +31,7 @@ async function firstSample(e: RunningExporter): Promise<string> {
 const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: readonly string[] }[] = [
   { golden: 'intel/max-1100-2x.prom', env: MAX },
   { golden: 'intel/user-guide-0x020a.prom', env: DOC },
-  { golden: 'intel/fail-hang.prom', env: { ...MAX, FAKE_XPU_SMI_MODE: 'hang' } },
+  { golden: 'intel/fail-hang.prom', env: { ...MAX, FAKE_XPU_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
   { golden: 'intel/fail-driver.prom', env: { ...MAX, FAKE_XPU_SMI_MODE: 'fail' } },
   { golden: 'intel/fail-garbage.prom', env: { ...MAX, FAKE_XPU_SMI_MODE: 'garbage' } },
   { golden: 'intel/no-devices.prom', env: { ...MAX, FAKE_XPU_SMI_MODE: 'no-devices' } },
@@ -41,7 +41,7 @@ const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: 
 describe('xpu-smi end to end', { concurrency: 4 }, () => {
   for (const sc of SCENARIOS) {
     it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--no-backend.nvidia-smi', '--no-backend.hl-smi', '--collect.interval=1h', '--collect.timeout=1s', `--xpu-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
+      const e = await startExporter(['--no-backend.nvidia-smi', '--no-backend.hl-smi', '--collect.interval=1h', '--collect.timeout=20s', `--xpu-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
       try {
         const body = await firstSample(e);
         assertGolden(sc.golden, normalize(body));

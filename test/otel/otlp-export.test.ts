@@ -163,6 +163,10 @@ describe('OTLP export', { concurrency: 3 }, () => {
       );
       for (const t of c.tools) assert.equal(typeof t.attributes['accelerator.duration_s'], 'number');
       assert.equal(spans.length, 4, 'no span outside the cycle');
+      // The shutdown is not part of any cycle, though the first signal listener may be added inside one.
+      const shutdown = e.logs.find((l) => l.msg === 'shutting down');
+      assert.ok(shutdown);
+      assert.equal(shutdown.trace_id, undefined);
     } finally {
       await r.close();
     }

@@ -10,6 +10,9 @@ import { buildServer } from './http/server.ts';
 import { scrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
 import type { BuildInfo } from './metrics/self-families.ts';
+import { startTelemetry, type Telemetry } from './telemetry/otel.ts';
+import { otelSettings } from './telemetry/otel-config.ts';
+import { sampleSpans, TracingRunner } from './telemetry/tracing.ts';
 
 export interface App {
   /** Listens and starts sampling; resolves with the bound address. */
@@ -18,22 +21,26 @@ export interface App {
 }
 
 export function createApp(config: Config, factories: readonly BackendFactory[], log: Logger, build: BuildInfo): App {
+  const otel = otelSettings(process.env);
   const entries: PollerEntry[] = factories
     .filter((f) => config.backends[f.name])
     .map((f) => ({
       vendor: f.vendor,
       intervalMs: config.intervalMs,
-      backend: f.create({ runner: new ExecaRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs }, config.raw),
+      backend: f.create({ runner: otel.traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs }, config.raw),
     }));
   if (entries.length === 0) log.warn('every backend is disabled; serving self metrics only');
 
-  const exposition = new Exposition(snapshotFamilies(build), scrapeFamilies);
-  const poller = new Poller(entries, {
+  const families = snapshotFamilies(build);
+  const exposition = new Exposition(families, scrapeFamilies);
+  const poller: Poller = new Poller(entries, {
     timeoutMs: config.timeoutMs,
     graceIntervals: config.graceIntervals,
     log,
     onSnapshot: (s) => exposition.update(s),
+    aroundSample: otel.traces ? sampleSpans((name) => poller.current().backends.find((b) => b.name === name)) : undefined,
   });
+  let telemetry: Telemetry | undefined;
   exposition.update(poller.current());
   const server = buildServer({
     exposition,
@@ -55,12 +62,22 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
       const addr = server.server.address();
       const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port: config.listen.port };
       log.info({ address: bound, backends: entries.map((e) => e.backend.name), intervalMs: config.intervalMs }, 'listening');
+      telemetry = await startTelemetry({
+        settings: otel,
+        log,
+        snapshot: () => poller.current(),
+        families: [...families, ...scrapeFamilies],
+        serviceVersion: build.version,
+        nodeName: process.env.NODE_NAME,
+      });
       poller.start();
       return bound;
     },
     async stop() {
       await poller.stop();
       await server.close();
+      // Last, so the final cycle's spans and a last metric export are flushed.
+      await telemetry?.shutdown();
     },
   };
 }

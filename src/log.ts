@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
+import { traceFields } from './telemetry/log-correlation.ts';
 
 /** One line per event: pino's JSON, or the same fields as logfmt for people reading a terminal. */
 export function createLogger(level: string, format: 'json' | 'logfmt', out: NodeJS.WritableStream = process.stdout): Logger {
-  const opts = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
+  const opts = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) }, mixin: traceFields };
   if (format === 'json') return pino(opts, pino.destination({ dest: out === process.stdout ? 1 : (out as any).fd ?? 1, sync: true }));
   return pino(opts, logfmtStream(out));
 }

@@ -31,13 +31,10 @@ async function main(): Promise<number> {
   const { config } = parsed;
   const log = createLogger(config.logLevel, config.logFormat);
   const app = createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
-  try {
-    await app.start();
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'cannot listen');
-    return 1;
-  }
-  return await new Promise<number>((resolve) => {
+  // Handlers before start: the first listener of a signal fixes the async
+  // context its callbacks run in, and one added later inside a traced tool run
+  // (execa's exit hook) would tie the shutdown and its log lines to that trace.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -60,6 +57,13 @@ async function main(): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+  try {
+    await app.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'cannot listen');
+    return 1;
+  }
+  return await stopped;
 }
 
 main().then(

@@ -21,6 +21,8 @@ export interface PollerOptions {
   readonly log: Logger;
   readonly now?: () => number;
   readonly onSnapshot?: (s: Snapshot) => void;
+  /** Wraps each sample attempt of a backend (tracing makes it a span); the attempt never rejects. */
+  readonly aroundSample?: (backend: string, attempt: () => Promise<void>) => Promise<void>;
 }
 
 /** Repeated identical failures are logged at most this often. */
@@ -107,7 +109,8 @@ export class Poller {
 
   private runOnce(slot: Slot): Promise<void> {
     if (slot.running) return slot.running;
-    slot.running = this.attempt(slot).finally(() => {
+    const attempt = () => this.attempt(slot);
+    slot.running = (this.opts.aroundSample ? this.opts.aroundSample(slot.entry.backend.name, attempt) : attempt()).finally(() => {
       slot.running = undefined;
     });
     return slot.running;

@@ -1,0 +1,140 @@
+// OTLP push of the same metrics /metrics serves, and of the collection spans.
+// Off unless an OTLP endpoint is configured through the standard OTEL_*
+// variables; only then is the SDK imported, so an unconfigured exporter never
+// loads code that opens a connection. Metric values are observed from the
+// poller's latest snapshot at export time, through the same MetricFamily
+// list the Prometheus exposition renders: one source, two formats.
+
+import { context, diag, DiagLogLevel, trace, type Attributes, type Observable } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../collect/snapshot.ts';
+import type { MetricFamily } from '../metrics/family.ts';
+import type { OtelSettings } from './otel-config.ts';
+import { exportedFamilies, instrumentSpec, sampleAttributes } from './otel-names.ts';
+import { TRACER_NAME } from './tracing.ts';
+
+export interface TelemetryOptions {
+  readonly settings: OtelSettings;
+  readonly log: Logger;
+  readonly snapshot: () => Snapshot;
+  readonly families: readonly MetricFamily[];
+  readonly serviceVersion: string;
+  /** The Kubernetes node (downward API NODE_NAME), as the k8s.node.name resource attribute. */
+  readonly nodeName?: string;
+}
+
+export interface Telemetry {
+  /** Exports what is pending and stops; bounded by the export timeouts. */
+  shutdown(): Promise<void>;
+}
+
+export async function startTelemetry(opts: TelemetryOptions): Promise<Telemetry | undefined> {
+  try {
+    return await start(opts);
+  } catch (err) {
+    // OTLP is an extra: a failure to start it must not take /metrics down.
+    opts.log.error({ err: (err as Error).message }, 'OpenTelemetry export failed to start; serving /metrics only');
+    return undefined;
+  }
+}
+
+async function start(opts: TelemetryOptions): Promise<Telemetry | undefined> {
+  const { settings, log } = opts;
+  for (const w of settings.warnings) log.warn(w);
+  if (!settings.metrics && !settings.traces) {
+    log.info({ reasons: settings.reasons }, 'OpenTelemetry export off');
+    return undefined;
+  }
+  // Export failures surface through the API's diagnostic logger; without one they are silent.
+  diag.setLogger(
+    {
+      error: (msg, ...args) => log.warn({ args: args.map(String) }, `opentelemetry: ${msg}`),
+      warn: (msg, ...args) => log.warn({ args: args.map(String) }, `opentelemetry: ${msg}`),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
+
+  const { defaultResource, detectResources, envDetector, resourceFromAttributes } = await import('@opentelemetry/resources');
+  const ours: Attributes = { 'service.name': 'accelerator-exporter', 'service.version': opts.serviceVersion };
+  if (opts.nodeName) ours['k8s.node.name'] = opts.nodeName;
+  // Later merges win: OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME override our defaults.
+  const resource = defaultResource().merge(resourceFromAttributes(ours)).merge(detectResources({ detectors: [envDetector] }));
+
+  const stops: (() => Promise<void>)[] = [];
+  if (settings.metrics) stops.push(await startMetrics(opts, resource));
+  if (settings.traces) stops.push(await startTraces(opts, resource));
+  log.info(
+    {
+      metrics: settings.metrics ? { protocol: settings.metricsProtocol, intervalMs: settings.exportIntervalMs } : false,
+      traces: settings.traces ? { protocol: settings.tracesProtocol } : false,
+      resource: resource.attributes,
+    },
+    'OpenTelemetry export on',
+  );
+  return {
+    async shutdown() {
+      const results = await Promise.allSettled(stops.map((s) => s()));
+      for (const r of results) if (r.status === 'rejected') log.warn({ err: String(r.reason) }, 'OpenTelemetry shutdown failed');
+    },
+  };
+}
+
+type Resource = import('@opentelemetry/resources').Resource;
+
+async function startMetrics(opts: TelemetryOptions, resource: Resource): Promise<() => Promise<void>> {
+  const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  // The exporters read the endpoint, headers, compression and TLS settings from OTEL_EXPORTER_OTLP_* themselves.
+  const exporter =
+    opts.settings.metricsProtocol === 'http/json'
+      ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter()
+      : new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: opts.settings.exportIntervalMs,
+    exportTimeoutMillis: opts.settings.exportTimeoutMs,
+  });
+  const provider = new MeterProvider({ resource, readers: [reader] });
+  const meter = provider.getMeter(TRACER_NAME, opts.serviceVersion);
+  const instruments = exportedFamilies(opts.families).map((f) => {
+    const spec = instrumentSpec(f);
+    const o = { description: f.help, unit: spec.unit };
+    const instrument: Observable = spec.kind === 'counter' ? meter.createObservableCounter(spec.name, o) : meter.createObservableGauge(spec.name, o);
+    return { spec, instrument };
+  });
+  // One callback for all instruments, so every point of an export comes from the same snapshot.
+  meter.addBatchObservableCallback(
+    (result) => {
+      const snapshot = opts.snapshot();
+      const now = Date.now();
+      for (const { spec, instrument } of instruments) {
+        for (const s of spec.family.samples(snapshot, now)) result.observe(instrument, s.value, sampleAttributes(spec, s.labels));
+      }
+    },
+    instruments.map((i) => i.instrument),
+  );
+  return () => provider.shutdown();
+}
+
+async function startTraces(opts: TelemetryOptions, resource: Resource): Promise<() => Promise<void>> {
+  const { BatchSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const exporter =
+    opts.settings.tracesProtocol === 'http/json'
+      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const provider = new TracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: opts.settings.spanScheduleDelayMs })],
+  });
+  // Parent spans follow async work (tool runs, log lines) through AsyncLocalStorage.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
+  return async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+  };
+}

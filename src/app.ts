@@ -2,6 +2,7 @@
 // HTTP server from a Config, and owns their start and stop order.
 
 import type { Logger } from 'pino';
+import { createAttribution } from './attribution/service.ts';
 import type { BackendFactory } from './backends/backend.ts';
 import { Poller, type PollerEntry } from './collect/poller.ts';
 import type { Config } from './config.ts';
@@ -32,9 +33,12 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     timeoutMs: config.timeoutMs,
     graceIntervals: config.graceIntervals,
     log,
-    onSnapshot: (s) => exposition.update(s),
+    onSnapshot: () => publish(),
   });
-  exposition.update(poller.current());
+  // Attribution joins the latest snapshot with its cached kubelet/API state whenever either changes.
+  const attribution = createAttribution(config, log, () => publish());
+  const publish = () => exposition.update(attribution ? attribution.combine(poller.current()) : poller.current());
+  publish();
   const server = buildServer({
     exposition,
     snapshot: () => poller.current(),
@@ -56,10 +60,12 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
       const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port: config.listen.port };
       log.info({ address: bound, backends: entries.map((e) => e.backend.name), intervalMs: config.intervalMs }, 'listening');
       poller.start();
+      attribution?.start();
       return bound;
     },
     async stop() {
       await poller.stop();
+      await attribution?.stop();
       await server.close();
     },
   };

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createAttribution } from './attribution/service.ts';
 import type { BackendFactory } from './backends/backend.ts';
 import { Poller, type PollerEntry } from './collect/poller.ts';
+import type { Snapshot } from './collect/snapshot.ts';
 import type { Config } from './config.ts';
 import { ExecaRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
@@ -33,11 +34,11 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     timeoutMs: config.timeoutMs,
     graceIntervals: config.graceIntervals,
     log,
-    onSnapshot: () => publish(),
+    onSnapshot: (s) => publish(s),
   });
   // Attribution joins the latest snapshot with its cached kubelet/API state whenever either changes.
   const attribution = createAttribution(config, log, () => publish());
-  const publish = () => exposition.update(attribution ? attribution.combine(poller.current()) : poller.current());
+  const publish = (s: Snapshot = poller.current()) => exposition.update(attribution ? attribution.combine(s) : s);
   publish();
   const server = buildServer({
     exposition,

@@ -5,7 +5,7 @@
 import type { DeviceIdentity, DeviceSample, ProcessSample } from '../model.ts';
 import type { CgroupLookup } from './cgroup.ts';
 import { matchDevice, parseDeviceId } from './device-ids.ts';
-import { sliceKey, type KubeView } from './kube-api.ts';
+import type { KubeView } from './kube-api.ts';
 import type { PodResources } from './pod-resources.ts';
 
 /** One (device, container) allocation; the fields that do not apply are empty. */
@@ -63,6 +63,10 @@ export interface AttributeInput {
 }
 
 type Obj = Record<string, any>;
+
+export function sliceKey(driver: string, pool: string, device: string): string {
+  return `${driver}/${pool}/${device}`;
+}
 
 const ownerKey = (ns: string, pod: string, ctr: string) => `${ns}\u0000${pod}\u0000${ctr}`;
 
@@ -219,7 +223,9 @@ function ownerOf(proc: ProcessSample, input: AttributeInput, holders: ReadonlyMa
     const inPod = [...new Set(candidates.filter(([ns, p]) => ns === pod.namespace && p === pod.name).map(([, , c]) => c))];
     return { ns: pod.namespace, pod: pod.name, ctr: inPod.length === 1 ? inPod[0]! : '' };
   }
-  // No pod data from the API: a device held by exactly one container can only be used by that container's processes.
+  // With pod data from the API, a pod it does not know is not guessed at.
+  if (input.kube) return 'unknown_pod';
+  // No pod data: a device held by exactly one container can only be used by that container's processes.
   const distinct = [...new Set(candidates.map((c) => c.join('\u0000')))];
   if (distinct.length === 1) {
     const [ns, p, c] = distinct[0]!.split('\u0000') as [string, string, string];

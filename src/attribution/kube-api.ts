@@ -6,6 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { normalizePciBusId } from '../model.ts';
+import { sliceKey } from './attribute.ts';
 
 type Obj = Record<string, any>;
 
@@ -47,9 +48,6 @@ export interface KubeView {
   readonly pods: readonly Obj[];
 }
 
-export function sliceKey(driver: string, pool: string, device: string): string {
-  return `${driver}/${pool}/${device}`;
-}
 
 function attr(attrs: Obj | undefined, name: string): string {
   const a = attrs?.[name];
@@ -198,17 +196,17 @@ export class KubeSource {
       this.rebuild();
     };
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
-    informer.on('connect', changed);
     informer.on('error', (err) => {
       if (this.stopped) return;
-      if (cache.ok) this.opts.log.warn({ resource: name, err: String((err as Error)?.message ?? err) }, 'kubernetes API watch failed; keeping the last state and retrying');
+      if (cache.ok || !cache.timer) this.opts.log.warn({ resource: name, err: String((err as Error)?.message ?? err) }, 'kubernetes API watch failed; keeping the last state and retrying');
       cache.ok = false;
       this.rebuild();
-      cache.timer = setTimeout(() => void informer.start().catch(() => undefined), cache.backoffMs);
+      cache.timer = setTimeout(() => void informer.start().then(changed, () => undefined), cache.backoffMs);
       cache.backoffMs = Math.min(cache.backoffMs * 2, 30_000);
     });
     this.caches.push(cache);
-    void informer.start().catch(() => undefined);
+    // start() resolves after the initial list: the cache is synced even when the list was empty.
+    void informer.start().then(changed, () => undefined);
   }
 
   private rebuild(): void {

@@ -10,7 +10,7 @@ import { parseDurationMs } from '../config.ts';
 import { attribute } from './attribute.ts';
 import { lookupPid } from './cgroup.ts';
 import { resourceMatcher } from './device-ids.ts';
-import { KubeSource, loadKubeConfig } from './kube-api.ts';
+import type { KubeSource } from './kube-api.ts';
 import { PodResourcesPoller } from './pod-resources.ts';
 
 export const ATTRIBUTION_FLAGS: readonly FlagSpec[] = [
@@ -41,13 +41,22 @@ export function createAttribution(config: Config, log: Logger, onChange: () => v
   let kube: KubeSource | undefined;
   const nodeFlag = raw['kubernetes.node-name']!;
   const nodeName = nodeFlag.startsWith('env:') ? (env[nodeFlag.slice(4)] ?? '') : nodeFlag;
-  try {
-    const kc = loadKubeConfig(raw['kubeconfig'] === 'in-cluster' ? '' : raw['kubeconfig']!, env);
-    if (kc && !nodeName) alog.warn('no node name (set NODE_NAME from spec.nodeName or --kubernetes.node-name); the Kubernetes API is not used');
-    else if (kc) kube = new KubeSource(kc, { kubeconfig: raw['kubeconfig']!, nodeName, log: alog, onChange });
-  } catch (err) {
-    alog.warn({ err: (err as Error).message }, 'cannot load Kubernetes API access; the API is not used');
-  }
+  const kubeconfig = raw['kubeconfig'] === 'in-cluster' ? '' : raw['kubeconfig']!;
+  const wantApi = kubeconfig !== '' || (env.KUBERNETES_SERVICE_HOST !== undefined && env.KUBERNETES_SERVICE_PORT !== undefined);
+  // The API client is a heavy import: load it only where there is an API to talk to.
+  const startApi = async () => {
+    const { KubeSource, loadKubeConfig } = await import('./kube-api.ts');
+    try {
+      const kc = loadKubeConfig(kubeconfig, env);
+      if (kc && !nodeName) alog.warn('no node name (set NODE_NAME from spec.nodeName or --kubernetes.node-name); the Kubernetes API is not used');
+      else if (kc) {
+        kube = new KubeSource(kc, { kubeconfig, nodeName, log: alog, onChange });
+        kube.start();
+      }
+    } catch (err) {
+      alog.warn({ err: (err as Error).message }, 'cannot load Kubernetes API access; the API is not used');
+    }
+  };
 
   const isCountedResource = resourceMatcher(raw['attribution.resource-names']!);
   const isCountedDraDriver = resourceMatcher(raw['attribution.dra-drivers']!);
@@ -55,7 +64,7 @@ export function createAttribution(config: Config, log: Logger, onChange: () => v
   return {
     start() {
       kubelet.start();
-      kube?.start();
+      if (wantApi) void startApi();
     },
     async stop() {
       kubelet.stop();

@@ -213,7 +213,8 @@ export class KubeSource {
     const items = (n: string) => (this.caches.find((c) => c.name === n)?.informer?.list() ?? []) as Obj[];
     const pods = items('pods');
     this.view = {
-      reachable: this.caches.length > 0 && this.caches.every((c) => c.ok),
+      // Synced only once pods, ResourceSlices and ResourceClaims are all listed and watched.
+      reachable: this.caches.length === 3 && this.caches.every((c) => c.ok),
       pods,
       podsByUid: new Map(pods.map((p) => [String(p.metadata?.uid), podInfo(p)])),
       sliceDevices: sliceDevices(items('resourceslices')),

@@ -48,6 +48,8 @@ export async function fakeKubeApi(): Promise<FakeKubeApi> {
     const col = cols.get(route.res)!;
     if (u.searchParams.get('watch') === 'true') {
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      // An API server answers a watch at once; node would hold the headers until the first event.
+      res.flushHeaders();
       col.watchers.add(res);
       res.on('close', () => col.watchers.delete(res));
       return;

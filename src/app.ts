@@ -2,8 +2,10 @@
 // HTTP server from a Config, and owns their start and stop order.
 
 import type { Logger } from 'pino';
+import { createAttribution } from './attribution/service.ts';
 import type { BackendFactory } from './backends/backend.ts';
 import { Poller, type PollerEntry } from './collect/poller.ts';
+import type { Snapshot } from './collect/snapshot.ts';
 import type { Config } from './config.ts';
 import { ExecaRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
@@ -37,11 +39,19 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     timeoutMs: config.timeoutMs,
     graceIntervals: config.graceIntervals,
     log,
-    onSnapshot: (s) => exposition.update(s),
+    onSnapshot: (s) => publish(s),
     aroundSample: otel.traces ? sampleSpans((name) => poller.current().backends.find((b) => b.name === name)) : undefined,
   });
   let telemetry: Telemetry | undefined;
-  exposition.update(poller.current());
+  // Attribution joins the latest snapshot with its cached kubelet/API state whenever either changes;
+  // /metrics and OTLP read the same joined snapshot.
+  const attribution = createAttribution(config, log, () => publish());
+  let joined: Snapshot = poller.current();
+  const publish = (s: Snapshot = poller.current()) => {
+    joined = attribution ? attribution.combine(s) : s;
+    exposition.update(joined);
+  };
+  publish();
   const server = buildServer({
     exposition,
     snapshot: () => poller.current(),
@@ -65,16 +75,18 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
       telemetry = await startTelemetry({
         settings: otel,
         log,
-        snapshot: () => poller.current(),
+        snapshot: () => joined,
         families: [...families, ...scrapeFamilies],
         serviceVersion: build.version,
         nodeName: process.env.NODE_NAME,
       });
       poller.start();
+      attribution?.start();
       return bound;
     },
     async stop() {
       await poller.stop();
+      await attribution?.stop();
       await server.close();
       // Last, so the final cycle's spans and a last metric export are flushed.
       await telemetry?.shutdown();

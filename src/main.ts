@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
+import { ATTRIBUTION_FLAGS } from './attribution/service.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
@@ -12,7 +13,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES);
+    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES, ATTRIBUTION_FLAGS);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`accelerator-exporter: ${err.message}\n`);
@@ -21,7 +22,7 @@ async function main(): Promise<number> {
     throw err;
   }
   if (parsed.kind === 'help') {
-    process.stdout.write(helpText(BACKEND_FACTORIES));
+    process.stdout.write(helpText(BACKEND_FACTORIES, ATTRIBUTION_FLAGS));
     return 0;
   }
   if (parsed.kind === 'version') {

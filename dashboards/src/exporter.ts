@@ -111,7 +111,7 @@ export const exporter: DashboardSpec = {
           title: 'Kubelet pod-resources API reachable',
           w: 12,
           mappings: [{ type: 'value', options: { '0': { text: 'unreachable', color: 'red', index: 0 }, '1': { text: 'ok', color: 'green', index: 1 } } }],
-          targets: [{ expr: `accelerator_attribution_kubelet_up{${E}}`, legend: '{{node}}' }],
+          targets: [{ expr: `accelerator_exporter_kubelet_up{${E}}`, legend: '{{node}}' }],
         },
         {
           type: 'timeseries',

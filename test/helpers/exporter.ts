@@ -73,11 +73,11 @@ export async function startExporter(args: readonly string[], env: Record<string,
     proc,
     logs,
     async scrape(accept) {
-      const r = await fetch(`${url}/metrics`, { headers: accept ? { accept } : {} });
+      const r = await fetch(`${url}/metrics`, { headers: accept ? { accept } : {}, signal: AbortSignal.timeout(15_000) });
       return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: await r.text() };
     },
     async get(pathname) {
-      const r = await fetch(url + pathname);
+      const r = await fetch(url + pathname, { signal: AbortSignal.timeout(15_000) });
       return { status: r.status, body: await r.text() };
     },
     async stop() {

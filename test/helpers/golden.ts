@@ -15,7 +15,7 @@ export const GOLDEN_DIR = path.join(ROOT, 'test/golden');
  * the series themselves stay in the golden file, so their presence is checked.
  */
 const VOLATILE = [
-  /^(accelerator_exporter_backend_last_sample_duration_seconds|accelerator_exporter_backend_last_sample_age_seconds|accelerator_exporter_backend_last_success_timestamp_seconds|process_[a-z_]+)(\{[^}]*\})? .*$/,
+  /^(accelerator_exporter_backend_last_sample_duration_seconds|accelerator_exporter_backend_last_sample_age_seconds|accelerator_exporter_backend_last_success_timestamp_seconds|accelerator_exporter_attribution_last_refresh_(?:timestamp|age)_seconds|process_[a-z_]+)(\{[^}]*\})? .*$/,
 ];
 
 export function normalize(body: string): string {

@@ -32,7 +32,9 @@ export async function startLab(): Promise<Lab> {
   };
   try {
     for (const node of NODES) {
-      const e = await startExporter(['--collect.interval=1s', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`], {
+      // No kubelet runs here: attribution is off on the real exporters (else AcceleratorAttributionFailing
+      // would rightly go pending), and the per-workload series come from the stand-in below.
+      const e = await startExporter(['--collect.interval=1s', '--no-attribution', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`], {
         FAKE_NVIDIA_SMI_CAPTURE: CAPTURE,
         ...NODE_ENV[node],
       });

@@ -1,0 +1,259 @@
+// The join: kubelet allocations (device plugins and DRA), ResourceSlices,
+// pods and /proc/<pid>/cgroup against the devices and processes the
+// backends read. Pure apart from the procfs/sysfs reads it is handed.
+
+import type { DeviceIdentity, DeviceSample, ProcessSample } from '../model.ts';
+import type { CgroupLookup } from './cgroup.ts';
+import { matchDevice, parseDeviceId } from './device-ids.ts';
+import type { KubeView } from './kube-api.ts';
+import type { PodResources } from './pod-resources.ts';
+
+/** One (device, container) allocation; the fields that do not apply are empty. */
+export interface Allocation {
+  readonly uuid: string;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly resource: string;
+  readonly claimNamespace: string;
+  readonly claim: string;
+  readonly draDriver: string;
+  readonly draPool: string;
+  readonly draDevice: string;
+  /** Shared by design (time-slicing/MPS replica, DRA shareID). */
+  readonly shared: boolean;
+}
+
+export interface ContainerDeviceUsage {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly uuid: string;
+  readonly memoryUsedBytes?: number;
+  readonly utilizationRatio?: number;
+}
+
+export const UNATTRIBUTED_REASONS = ['host', 'no_cgroup', 'unknown_pod'] as const;
+export type UnattributedReason = (typeof UNATTRIBUTED_REASONS)[number];
+
+export interface AttributionView {
+  readonly kubeletUp: boolean;
+  /** Undefined when no API access is configured. */
+  readonly apiUp?: boolean;
+  readonly lastRefreshMs?: number;
+  readonly allocations: readonly Allocation[];
+  readonly containers: readonly ContainerDeviceUsage[];
+  readonly unattributedDevices: number;
+  readonly unattributedProcesses: Readonly<Record<UnattributedReason, number>>;
+  /** Allocations whose device no backend reads (or, for DRA, no ResourceSlice locates). */
+  readonly unresolvedAllocations: number;
+}
+
+export interface AttributeInput {
+  readonly kubeletUp: boolean;
+  readonly lastRefreshMs?: number;
+  readonly pods: readonly PodResources[];
+  readonly kube?: KubeView;
+  readonly devices: readonly DeviceSample[];
+  readonly processes: readonly ProcessSample[];
+  readonly isCountedResource: (resource: string) => boolean;
+  readonly isCountedDraDriver: (driver: string) => boolean;
+  readonly lookupPid: (pid: number) => CgroupLookup;
+  readonly sysfs: string;
+}
+
+type Obj = Record<string, any>;
+
+export function sliceKey(driver: string, pool: string, device: string): string {
+  return `${driver}/${pool}/${device}`;
+}
+
+const ownerKey = (ns: string, pod: string, ctr: string) => `${ns}\u0000${pod}\u0000${ctr}`;
+
+export function attribute(input: AttributeInput): AttributionView {
+  const ids = input.devices.map((d) => d.id);
+  const allocations: Allocation[] = [];
+  let unresolved = 0;
+  const blank = { resource: '', claimNamespace: '', claim: '', draDriver: '', draPool: '', draDevice: '' };
+
+  const adminAccess = new Set<string>();
+  for (const c of input.kube?.claims ?? []) for (const r of c.results) if (r.adminAccess) adminAccess.add(`${c.namespace}/${c.name}/${sliceKey(r.driver, r.pool, r.device)}`);
+
+  const draUuid = (driver: string, pool: string, device: string): string | undefined => {
+    const at = input.kube?.sliceDevices.get(sliceKey(driver, pool, device));
+    if (!at) return undefined;
+    const dev = (at.uuid && ids.find((d) => d.uuid === at.uuid)) || (at.pciBusId && (ids.find((d) => d.pciBusId === at.pciBusId && !d.parentUuid) ?? ids.find((d) => d.pciBusId === at.pciBusId)));
+    return dev ? dev.uuid : at.uuid || undefined;
+  };
+
+  const claimsSeen = new Set<string>();
+  for (const p of input.pods) {
+    for (const c of p.containers) {
+      for (const d of c.devices) {
+        if (!input.isCountedResource(d.resourceName)) continue;
+        for (const raw of d.deviceIds) {
+          const parsed = parseDeviceId(raw, input.sysfs);
+          const dev = matchDevice(parsed, ids);
+          if (!dev) unresolved++;
+          allocations.push({ ...blank, uuid: dev?.uuid ?? parsed.base, namespace: p.namespace, pod: p.name, container: c.name, resource: d.resourceName, shared: parsed.replica });
+        }
+      }
+      for (const dr of c.dynamicResources) {
+        claimsSeen.add(`${dr.claimNamespace}/${dr.claimName}`);
+        for (const r of dr.claimResources) {
+          if (adminAccess.has(`${dr.claimNamespace}/${dr.claimName}/${sliceKey(r.driverName, r.poolName, r.deviceName)}`)) continue;
+          const uuid = draUuid(r.driverName, r.poolName, r.deviceName);
+          if (uuid === undefined && !input.isCountedDraDriver(r.driverName)) continue;
+          if (uuid === undefined || !ids.some((d) => d.uuid === uuid)) unresolved++;
+          allocations.push({
+            uuid: uuid ?? '',
+            namespace: p.namespace,
+            pod: p.name,
+            container: c.name,
+            resource: '',
+            claimNamespace: dr.claimNamespace,
+            claim: dr.claimName,
+            draDriver: r.driverName,
+            draPool: r.poolName,
+            draDevice: r.deviceName,
+            shared: r.shareId !== undefined,
+          });
+        }
+      }
+    }
+  }
+
+  // Kubelets before 1.34 do not report DRA claims: fall back to the claims reserved for this node's pods.
+  const kube = input.kube;
+  if (kube) {
+    for (const c of kube.claims) {
+      if (claimsSeen.has(`${c.namespace}/${c.name}`)) continue;
+      for (const uid of c.reservedForPodUids) {
+        const pod = kube.pods.find((p) => p.metadata?.uid === uid);
+        if (!pod) continue;
+        const containers = claimContainers(pod, c.name);
+        for (const r of c.results) {
+          if (r.adminAccess) continue;
+          const uuid = draUuid(r.driver, r.pool, r.device);
+          if (uuid === undefined && !input.isCountedDraDriver(r.driver)) continue;
+          if (uuid === undefined || !ids.some((d) => d.uuid === uuid)) unresolved++;
+          for (const ctr of containers) {
+            allocations.push({ uuid: uuid ?? '', namespace: String(pod.metadata.namespace), pod: String(pod.metadata.name), container: ctr, resource: '', claimNamespace: c.namespace, claim: c.name, draDriver: r.driver, draPool: r.pool, draDevice: r.device, shared: false });
+          }
+        }
+      }
+    }
+  }
+
+  // Devices a container holds, by physical or partition uuid; a MIG allocation also occupies its parent.
+  const holders = new Map<string, Set<string>>();
+  const sharedByDesign = new Set<string>();
+  for (const a of allocations) {
+    if (!a.uuid) continue;
+    const k = ownerKey(a.namespace, a.pod, a.container);
+    for (const u of [a.uuid, ids.find((d) => d.uuid === a.uuid)?.parentUuid]) {
+      if (!u) continue;
+      let set = holders.get(u);
+      if (!set) holders.set(u, (set = new Set()));
+      set.add(k);
+      if (a.shared) sharedByDesign.add(u);
+    }
+  }
+
+  const unattributedProcesses: Record<UnattributedReason, number> = { host: 0, no_cgroup: 0, unknown_pod: 0 };
+  const memory = new Map<string, { ns: string; pod: string; ctr: string; uuid: string; bytes?: number }>();
+  const seenOnDevice = new Map<string, Set<string>>();
+  for (const proc of input.processes) {
+    const owner = ownerOf(proc, input, holders);
+    if (typeof owner === 'string') {
+      unattributedProcesses[owner]++;
+      continue;
+    }
+    const k = ownerKey(owner.ns, owner.pod, owner.ctr);
+    let seen = seenOnDevice.get(proc.deviceUuid);
+    if (!seen) seenOnDevice.set(proc.deviceUuid, (seen = new Set()));
+    seen.add(k);
+    const mk = `${k}\u0000${proc.deviceUuid}`;
+    const cur = memory.get(mk) ?? { ...owner, uuid: proc.deviceUuid };
+    if (proc.memoryUsedBytes !== undefined) cur.bytes = (cur.bytes ?? 0) + proc.memoryUsedBytes;
+    memory.set(mk, cur);
+  }
+
+  // Utilisation is a device-level value: it belongs to a container only when that container holds the device alone.
+  const utilization = new Map<string, number>();
+  for (const d of input.devices) {
+    if (d.utilizationRatio === undefined || sharedByDesign.has(d.id.uuid)) continue;
+    const h = holders.get(d.id.uuid);
+    if (!h || h.size !== 1) continue;
+    const [only] = h;
+    if ([...(seenOnDevice.get(d.id.uuid) ?? [])].some((k) => k !== only)) continue;
+    utilization.set(`${only}\u0000${d.id.uuid}`, d.utilizationRatio);
+  }
+
+  const containers = new Map<string, ContainerDeviceUsage>();
+  for (const [mk, m] of memory) containers.set(mk, { namespace: m.ns, pod: m.pod, container: m.ctr, uuid: m.uuid, ...(m.bytes !== undefined ? { memoryUsedBytes: m.bytes } : {}) });
+  for (const [mk, u] of utilization) {
+    const [ns, pod, ctr, uuid] = mk.split('\u0000') as [string, string, string, string];
+    containers.set(mk, { namespace: ns, pod, container: ctr, uuid, ...containers.get(mk), utilizationRatio: u });
+  }
+
+  const held = (id: DeviceIdentity) => holders.has(id.uuid) || ids.some((c) => c.parentUuid === id.uuid && holders.has(c.uuid));
+  return {
+    kubeletUp: input.kubeletUp,
+    ...(input.kube ? { apiUp: input.kube.reachable } : {}),
+    ...(input.lastRefreshMs !== undefined ? { lastRefreshMs: input.lastRefreshMs } : {}),
+    allocations: dedupe(allocations),
+    containers: [...containers.values()].sort(compareUsage),
+    unattributedDevices: ids.filter((id) => !held(id)).length,
+    unattributedProcesses,
+    unresolvedAllocations: unresolved,
+  };
+}
+
+function ownerOf(proc: ProcessSample, input: AttributeInput, holders: ReadonlyMap<string, Set<string>>): { ns: string; pod: string; ctr: string } | UnattributedReason {
+  const look = input.lookupPid(proc.pid);
+  if (look.kind === 'host') return 'host';
+  if (look.kind === 'gone') return 'no_cgroup';
+  const parent = input.devices.find((d) => d.id.uuid === proc.deviceUuid)?.id.parentUuid;
+  const candidates = [...(holders.get(proc.deviceUuid) ?? []), ...(parent ? (holders.get(parent) ?? []) : [])].map((k) => k.split('\u0000') as [string, string, string]);
+  const pod = input.kube?.podsByUid.get(look.owner.podUid);
+  if (pod) {
+    const named = pod.containers.get(look.owner.containerId);
+    if (named) return { ns: pod.namespace, pod: pod.name, ctr: named };
+    const inPod = [...new Set(candidates.filter(([ns, p]) => ns === pod.namespace && p === pod.name).map(([, , c]) => c))];
+    return { ns: pod.namespace, pod: pod.name, ctr: inPod.length === 1 ? inPod[0]! : '' };
+  }
+  // With pod data from the API, a pod it does not know is not guessed at.
+  if (input.kube) return 'unknown_pod';
+  // No pod data: a device held by exactly one container can only be used by that container's processes.
+  const distinct = [...new Set(candidates.map((c) => c.join('\u0000')))];
+  if (distinct.length === 1) {
+    const [ns, p, c] = distinct[0]!.split('\u0000') as [string, string, string];
+    return { ns, pod: p, ctr: c };
+  }
+  return 'unknown_pod';
+}
+
+/** Container names that reference a pod-level claim which resolved to `claimName`. */
+function claimContainers(pod: Obj, claimName: string): string[] {
+  const podClaim = ((pod.status?.resourceClaimStatuses ?? []) as Obj[]).find((s) => s.resourceClaimName === claimName)?.name ?? pod.metadata?.annotations?.['resource.kubernetes.io/pod-claim-name'];
+  const names = ((pod.spec?.containers ?? []) as Obj[]).filter((c) => ((c.resources?.claims ?? []) as Obj[]).some((r) => r.name === podClaim)).map((c) => String(c.name));
+  return names.length > 0 ? names : [''];
+}
+
+function dedupe(list: Allocation[]): Allocation[] {
+  const seen = new Map<string, Allocation>();
+  for (const a of list) {
+    const k = [a.uuid, a.namespace, a.pod, a.container, a.resource, a.claimNamespace, a.claim, a.draDriver, a.draPool, a.draDevice].join('\u0000');
+    if (!seen.has(k)) seen.set(k, a);
+  }
+  return [...seen.values()].sort((x, y) => cmp(x.namespace, y.namespace) || cmp(x.pod, y.pod) || cmp(x.container, y.container) || cmp(x.uuid, y.uuid) || cmp(x.claim, y.claim) || cmp(x.draDevice, y.draDevice));
+}
+
+function compareUsage(x: ContainerDeviceUsage, y: ContainerDeviceUsage): number {
+  return cmp(x.namespace, y.namespace) || cmp(x.pod, y.pod) || cmp(x.container, y.container) || cmp(x.uuid, y.uuid);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

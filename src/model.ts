@@ -62,6 +62,9 @@ export interface DeviceSample {
   readonly retiredPagesPending?: number;
   /** NVIDIA gpu_recovery_action: 0 none, 1 GPU reset, 2 node reboot, 3 drain P2P, 4 drain and reset. */
   readonly recoveryAction?: number;
+  // --- Intel / Gaudi / Neuron additions ---
+  /** Per compute core (AWS NeuronCore) busy fraction, 0..1, keyed by the tool's core index. */
+  readonly coreUtilizationRatio?: readonly LabelledValue<string>[];
 }
 
 export const INFO_KEYS = [

@@ -2,6 +2,7 @@ import type { BackendFactory } from './backend.ts';
 import { nvidiaSmiFactory } from './nvidia-smi.ts';
 import { hlSmiFactory } from './hl-smi.ts';
 import { xpuSmiFactory } from './xpu-smi.ts';
+import { neuronMonitorFactory } from './neuron-monitor.ts';
 
 /** Every backend the exporter knows; --backend.<name> flags come from this list. */
-export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory, hlSmiFactory, xpuSmiFactory];
+export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvidiaSmiFactory, hlSmiFactory, xpuSmiFactory, neuronMonitorFactory];

@@ -139,6 +139,8 @@ export const DEVICE_FAMILIES: readonly MetricFamily[] = [
       yield [[], s.processes.filter((p) => p.deviceUuid === d.id.uuid || p.deviceUuid === d.id.parentUuid).length];
     },
   }),
+  // --- Intel / Gaudi / Neuron additions ---
+  keyed('accelerator_core_utilization_ratio', 'Busy fraction of one compute core of the device (AWS NeuronCore), 0..1, over the tool\'s last period.', 'core', (d) => d.coreUtilizationRatio ?? [], { unit: 'ratio' }),
 ];
 
 /** Per-device reachability: 1 while read, 0 while the tool reports the device unreachable. */

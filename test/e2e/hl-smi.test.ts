@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FAKE_TOOLS, FIXTURES, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
 import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { onlyBackend } from '../helpers/only-backend.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'hl-smi');
 const GAUDI3 = path.join(FIXTURES, 'gaudi/hl-smi_query-aip_csv_noheader__HL-325L_gaudi3_2rows__1.22.1__all-smi.csv');
@@ -34,7 +35,7 @@ describe('hl-smi end to end', { concurrency: 4 }, () => {
   for (const sc of SCENARIOS) {
     it(`serves ${sc.golden}`, async () => {
       const e = await startExporter(
-        ['--no-backend.nvidia-smi', '--collect.interval=1h', '--collect.timeout=1s', `--hl-smi.path=${FAKE}`, ...(sc.args ?? [])],
+        [...onlyBackend('hl-smi'), '--collect.interval=1h', '--collect.timeout=1s', `--hl-smi.path=${FAKE}`, ...(sc.args ?? [])],
         { FAKE_HL_SMI_CAPTURE: sc.capture, ...sc.env },
       );
       try {
@@ -50,7 +51,7 @@ describe('hl-smi end to end', { concurrency: 4 }, () => {
 
   it('falls back to the base field list when hl-smi rejects power.max, and keeps it', async () => {
     const log = path.join(mkdtempSync(path.join(tmpdir(), 'ae-')), 'runs.log');
-    const e = await startExporter(['--no-backend.nvidia-smi', '--collect.interval=200ms', `--hl-smi.path=${FAKE}`], {
+    const e = await startExporter([...onlyBackend('hl-smi'), '--collect.interval=200ms', `--hl-smi.path=${FAKE}`], {
       FAKE_HL_SMI_CAPTURE: GAUDI3,
       FAKE_HL_SMI_MODE: 'old',
       FAKE_HL_SMI_LOG: log,

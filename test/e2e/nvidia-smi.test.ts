@@ -9,6 +9,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
 import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { onlyBackend } from '../helpers/only-backend.ts';
+
+// The goldens hold the nvidia-smi backend only, whatever other backends exist.
+const startNvidiaOnly: typeof startExporter = (args, env) => startExporter([...onlyBackend('nvidia-smi'), ...args], env);
 
 const FAKE = path.join(FAKE_TOOLS, 'nvidia-smi');
 const CAPTURES = {
@@ -53,7 +57,7 @@ const SCENARIOS: readonly Scenario[] = [
 describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   for (const sc of SCENARIOS) {
     it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--collect.interval=1h', '--collect.timeout=1s', `--nvidia-smi.path=${FAKE}`, ...(sc.args ?? [])], {
+      const e = await startNvidiaOnly(['--collect.interval=1h', '--collect.timeout=1s', `--nvidia-smi.path=${FAKE}`, ...(sc.args ?? [])], {
         FAKE_NVIDIA_SMI_CAPTURE: sc.capture,
         ...sc.env,
       });
@@ -68,7 +72,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   }
 
   it('serves OpenMetrics when the scraper asks for it', async () => {
-    const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
+    const e = await startNvidiaOnly(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
     try {
       await firstSample(e);
       const r = await e.scrape('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1');
@@ -82,7 +86,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   it('never starts nvidia-smi for a scrape', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ae-'));
     const log = path.join(dir, 'runs.log');
-    const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_LOG: log });
+    const e = await startNvidiaOnly(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_LOG: log });
     try {
       await firstSample(e);
       const runs = readFileSync(log, 'utf8');
@@ -96,7 +100,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   });
 
   it('answers scrapes while nvidia-smi hangs, then reports the timeout', async () => {
-    const e = await startExporter(['--collect.interval=1h', '--collect.timeout=3s', `--nvidia-smi.path=${FAKE}`], {
+    const e = await startNvidiaOnly(['--collect.interval=1h', '--collect.timeout=3s', `--nvidia-smi.path=${FAKE}`], {
       FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100,
       FAKE_NVIDIA_SMI_MODE: 'hang',
     });
@@ -118,7 +122,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ae-'));
     const modeFile = path.join(dir, 'mode');
     writeFileSync(modeFile, 'ok');
-    const e = await startExporter(['--collect.interval=300ms', '--collect.grace-intervals=3', `--nvidia-smi.path=${FAKE}`], {
+    const e = await startNvidiaOnly(['--collect.interval=300ms', '--collect.grace-intervals=3', `--nvidia-smi.path=${FAKE}`], {
       FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100,
       FAKE_NVIDIA_SMI_MODE_FILE: modeFile,
     });
@@ -156,7 +160,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
   });
 
   it('exits 0 on SIGTERM', async () => {
-    const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
+    const e = await startNvidiaOnly(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
     await firstSample(e);
     assert.equal(await e.stop(), 0);
   });

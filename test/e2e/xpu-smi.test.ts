@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { FAKE_TOOLS, FIXTURES, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
 import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { onlyBackend } from '../helpers/only-backend.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'xpu-smi');
 const F = (f: string) => path.join(FIXTURES, 'intel', f);
@@ -41,7 +42,7 @@ const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: 
 describe('xpu-smi end to end', { concurrency: 4 }, () => {
   for (const sc of SCENARIOS) {
     it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--no-backend.nvidia-smi', '--no-backend.hl-smi', '--collect.interval=1h', '--collect.timeout=1s', `--xpu-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
+      const e = await startExporter([...onlyBackend('xpu-smi'), '--collect.interval=1h', '--collect.timeout=1s', `--xpu-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
       try {
         const body = await firstSample(e);
         assertGolden(sc.golden, normalize(body));
@@ -55,7 +56,7 @@ describe('xpu-smi end to end', { concurrency: 4 }, () => {
 
   it('discovers once, then runs one dump per sample', async () => {
     const log = path.join(mkdtempSync(path.join(tmpdir(), 'ae-')), 'runs.log');
-    const e = await startExporter(['--no-backend.nvidia-smi', '--no-backend.hl-smi', '--collect.interval=200ms', `--xpu-smi.path=${FAKE}`], { ...MAX, FAKE_XPU_SMI_LOG: log });
+    const e = await startExporter([...onlyBackend('xpu-smi'), '--collect.interval=200ms', `--xpu-smi.path=${FAKE}`], { ...MAX, FAKE_XPU_SMI_LOG: log });
     try {
       await firstSample(e);
       await waitFor('a second dump', async () => readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('dump')).length >= 2);

@@ -50,7 +50,7 @@ describe('hl-smi end to end', { concurrency: 4 }, () => {
 
   it('falls back to the base field list when hl-smi rejects power.max, and keeps it', async () => {
     const log = path.join(mkdtempSync(path.join(tmpdir(), 'ae-')), 'runs.log');
-    const e = await startExporter(['--no-backend.nvidia-smi', '--collect.interval=200ms', `--hl-smi.path=${FAKE}`], {
+    const e = await startExporter(['--collect.interval=200ms', `--hl-smi.path=${FAKE}`], {
       FAKE_HL_SMI_CAPTURE: GAUDI3,
       FAKE_HL_SMI_MODE: 'old',
       FAKE_HL_SMI_LOG: log,

@@ -10,6 +10,8 @@ import { describe, it } from 'node:test';
 import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
 import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
 
+// The goldens hold the nvidia-smi backend only, whatever other backends exist.
+
 const FAKE = path.join(FAKE_TOOLS, 'nvidia-smi');
 const CAPTURES = {
   h100: path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt'),

@@ -129,7 +129,7 @@ function renderCost(gpus: number): { preRenderMs: number; joinMs: number; promCl
   const plan = planQuery(parseHelpQuery(sections.get('capabilities :: help-query-gpu')!));
   const text = answerQuery(sections, 'load', 'query-gpu', [...plan.fields], ['csv', 'noheader', 'nounits'], { gpus }).text;
   const devices = parseGpuRows(text, plan).devices;
-  const snapshot: Snapshot = { takenAtMs: 0, devices, processes: [], health: devices.map((d) => ({ id: d.id, up: 1 })), backends: [] };
+  const snapshot: Snapshot = { takenAtMs: 0, devices, processes: [], processListed: new Set(), health: devices.map((d) => ({ id: d.id, up: 1 })), backends: [] };
   const families = snapshotFamilies({ version: 'bench', nodeVersion: process.version });
   const reps = 200;
   let t0 = performance.now();

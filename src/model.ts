@@ -97,7 +97,11 @@ export interface LostDevice {
 
 export interface BackendReading {
   readonly devices: readonly DeviceSample[];
-  readonly processes: readonly ProcessSample[];
+  /**
+   * Processes on the devices; undefined when the tool lists none at all (hl-smi, xpu-smi) or its
+   * process query failed this sample, so that no process count is invented.
+   */
+  readonly processes?: readonly ProcessSample[];
   readonly lost: readonly LostDevice[];
 }
 

@@ -35,13 +35,13 @@ export class AmdSmiBackend implements Backend {
   }
 
   /** Process memory is useful but secondary: its failure must not drop the device values. */
-  private async processes(devices: readonly DeviceSample[], signal: AbortSignal): Promise<ProcessSample[]> {
+  private async processes(devices: readonly DeviceSample[], signal: AbortSignal): Promise<ProcessSample[] | undefined> {
     try {
       return parseProcesses(await this.json('process', signal), devices);
     } catch (err) {
       if (err instanceof BackendError && err.reason === 'timeout') throw err;
       this.deps.log.warn({ err }, 'amd-smi process failed; no process list this sample');
-      return [];
+      return undefined;
     }
   }
 

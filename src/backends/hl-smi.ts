@@ -42,7 +42,7 @@ export class HlSmiBackend implements Backend {
       throw new NoDataError('hl-smi listed no devices');
     }
     if (parsed.badLines.length > 0) this.deps.log.debug({ lines: parsed.badLines.slice(0, 3) }, 'skipped unparseable hl-smi rows');
-    return { devices: parsed.devices, processes: [], lost: [] };
+    return { devices: parsed.devices, lost: [] };
   }
 
   private query(fields: readonly string[], signal: AbortSignal) {

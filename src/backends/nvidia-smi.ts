@@ -3,7 +3,7 @@
 // known to hang consumer GPUs). Fields are discovered once from
 // --help-query-gpu, and again after the driver rejects a field.
 
-import type { BackendReading } from '../model.ts';
+import type { BackendReading, ProcessSample } from '../model.ts';
 import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
 import {
@@ -66,18 +66,18 @@ export class NvidiaSmiBackend implements Backend {
   }
 
   /** Process memory is useful but secondary: its failure must not drop the device values. */
-  private async computeApps(signal: AbortSignal) {
+  private async computeApps(signal: AbortSignal): Promise<ProcessSample[] | undefined> {
     try {
       const r = await this.run(['--query-compute-apps=' + COMPUTE_APPS_FIELDS.join(','), '--format=csv,noheader,nounits'], signal);
       if (r.exitCode !== 0) {
         this.deps.log.warn({ exitCode: r.exitCode, output: firstLine(r.stdout, r.stderr) }, 'nvidia-smi --query-compute-apps failed; no process list this sample');
-        return [];
+        return undefined;
       }
       return parseComputeApps(r.stdout).processes;
     } catch (err) {
       if (err instanceof BackendError && err.reason === 'timeout') throw err;
       this.deps.log.warn({ err }, 'nvidia-smi --query-compute-apps failed; no process list this sample');
-      return [];
+      return undefined;
     }
   }
 

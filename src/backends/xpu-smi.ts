@@ -58,7 +58,7 @@ export class XpuSmiBackend implements Backend {
     if (dump.unknownColumns.length > 0) this.deps.log.debug({ columns: dump.unknownColumns }, 'xpu-smi dump columns without a known metric id');
     if ([...dump.values.keys()].some((id) => !inv.devices.some((d) => d.deviceId === id))) this.inventory = undefined;
     const devices = inv.devices.map((d) => xpuDeviceSample(d, inv.details.get(d.deviceId), dump.values.get(d.deviceId)));
-    return { devices, processes: [], lost: [] };
+    return { devices, lost: [] };
   }
 
   private async discover(signal: AbortSignal): Promise<Inventory> {

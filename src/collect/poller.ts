@@ -210,13 +210,17 @@ export class Poller {
     const now = this.now();
     const devices = [];
     const processes = [];
+    const processListed = new Set<string>();
     const health: DeviceHealth[] = [];
     const backends: BackendStatus[] = [];
     for (const slot of this.slots) {
       const reading = this.servable(slot, now);
       if (reading) {
         devices.push(...reading.devices);
-        processes.push(...reading.processes);
+        if (reading.processes) {
+          processes.push(...reading.processes);
+          for (const d of reading.devices) processListed.add(d.id.uuid);
+        }
         for (const d of reading.devices) health.push({ id: d.id, up: 1 });
         for (const l of reading.lost) {
           const id = this.known.get(l.pciBusId) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: '', model: '' };
@@ -238,6 +242,6 @@ export class Poller {
     }
     devices.sort((a, b) => compareDevices(a.id, b.id));
     health.sort((a, b) => compareDevices(a.id, b.id));
-    return { takenAtMs: now, devices, processes, health, backends };
+    return { takenAtMs: now, devices, processes, processListed, health, backends };
   }
 }

@@ -33,6 +33,8 @@ export interface Snapshot {
   readonly takenAtMs: number;
   readonly devices: readonly DeviceSample[];
   readonly processes: readonly ProcessSample[];
+  /** Devices whose backend listed its processes this sample: only these get a process count. */
+  readonly processListed: ReadonlySet<string>;
   readonly health: readonly DeviceHealth[];
   readonly backends: readonly BackendStatus[];
   /** Pod/container/claim attribution, joined in by the app when attribution is on. */

@@ -134,8 +134,10 @@ export const DEVICE_FAMILIES: readonly MetricFamily[] = [
   scalar('accelerator_recovery_action', 'Recovery the driver asks for: 0 none, 1 GPU reset, 2 node reboot, 3 drain peer-to-peer, 4 drain and reset.', (d) => d.recoveryAction),
   deviceFamily({
     name: 'accelerator_processes',
-    help: 'Compute processes the vendor tool lists on the device.',
+    help: 'Compute processes the vendor tool lists on the device; absent where the tool lists no processes (hl-smi, xpu-smi) or its process query failed.',
     *values(d, s) {
+      // Only where the tool lists processes: a tool without a process list must not read as "0 processes".
+      if (!s.processListed.has(d.id.uuid)) return;
       yield [[], s.processes.filter((p) => p.deviceUuid === d.id.uuid || p.deviceUuid === d.id.parentUuid).length];
     },
   }),

@@ -4,7 +4,8 @@
 // next to `metric`.
 
 import type { BackendReading, DeviceSample, ProcessSample } from '../model.ts';
-import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
+import type { CommandResult } from '../exec/runner.ts';
+import { firstLine, runTool } from './tool-run.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
 import { AmdSmiShapeError, parseJsonOutput, parseMetric, parseProcesses, parseStatic } from './amd-smi-parse.ts';
 
@@ -60,27 +61,9 @@ export class AmdSmiBackend implements Backend {
     }
   }
 
-  private async run(args: string[], signal: AbortSignal): Promise<CommandResult> {
-    try {
-      return await this.deps.runner.run(this.path, args, { timeoutMs: this.deps.timeoutMs, signal });
-    } catch (err) {
-      if (err instanceof CommandNotFoundError) throw new NoDataError(`amd-smi not found at ${this.path}`);
-      if (err instanceof CommandTimeoutError) throw new BackendError('timeout', err.message);
-      if (err instanceof CommandSpawnError) throw new BackendError('spawn', err.message);
-      throw err;
-    }
+  private run(args: readonly string[], signal: AbortSignal): Promise<CommandResult> {
+    return runTool(this.deps, 'amd-smi', this.path, args, signal);
   }
-}
-
-export function firstLine(...outputs: string[]): string {
-  for (const o of outputs) {
-    const line = o.split(/\r?\n/).find((l) => l.trim() !== '');
-    if (line) {
-      const t = line.trim();
-      return t.length > 200 ? t.slice(0, 200) + '...' : t;
-    }
-  }
-  return '(no output)';
 }
 
 export const amdSmiFactory: BackendFactory = {

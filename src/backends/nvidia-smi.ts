@@ -4,7 +4,8 @@
 // --help-query-gpu, and again after the driver rejects a field.
 
 import type { BackendReading, ProcessSample } from '../model.ts';
-import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
+import type { CommandResult } from '../exec/runner.ts';
+import { firstLine, runTool, truncate } from './tool-run.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
 import {
   COMPUTE_APPS_FIELDS,
@@ -14,7 +15,6 @@ import {
   planQuery,
   type QueryPlan,
 } from './nvidia-smi-fields.ts';
-
 
 const NO_DEVICES_RE = /No devices were found/i;
 const INVALID_FIELD_RE = /is not a valid field to query/i;
@@ -98,28 +98,9 @@ export class NvidiaSmiBackend implements Backend {
     return plan;
   }
 
-  private async run(args: string[], signal: AbortSignal): Promise<CommandResult> {
-    try {
-      return await this.deps.runner.run(this.path, args, { timeoutMs: this.deps.timeoutMs, signal });
-    } catch (err) {
-      if (err instanceof CommandNotFoundError) throw new NoDataError(`nvidia-smi not found at ${this.path}`);
-      if (err instanceof CommandTimeoutError) throw new BackendError('timeout', err.message);
-      if (err instanceof CommandSpawnError) throw new BackendError('spawn', err.message);
-      throw err;
-    }
+  private run(args: readonly string[], signal: AbortSignal): Promise<CommandResult> {
+    return runTool(this.deps, 'nvidia-smi', this.path, args, signal);
   }
-}
-
-function firstLine(...outputs: string[]): string {
-  for (const o of outputs) {
-    const line = o.split(/\r?\n/).find((l) => l.trim() !== '');
-    if (line) return truncate(line.trim());
-  }
-  return '(no output)';
-}
-
-function truncate(s: string): string {
-  return s.length > 200 ? s.slice(0, 200) + '...' : s;
 }
 
 export const nvidiaSmiFactory: BackendFactory = {

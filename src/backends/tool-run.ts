@@ -1,4 +1,4 @@
-// Runner-error mapping shared by the one-shot CLI backends (hl-smi, xpu-smi):
+// Runner-error mapping shared by the one-shot CLI backends (nvidia-smi, amd-smi, hl-smi, xpu-smi):
 // an absent binary is "no data", everything else a BackendError with the
 // tool's own words.
 

@@ -32,7 +32,8 @@ export function isolatingEnv(args: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const f of BACKEND_FACTORIES) {
     const pointed = (f.flags ?? []).some((flag) => args.some((a) => a.startsWith(`--${flag.name}=`)));
-    if (!pointed) env[`ACCELERATOR_EXPORTER_BACKEND_${f.name.toUpperCase().replace(/[.-]/g, '_')}`] = 'false';
+    // Pointing at a tool also enables a backend that is off by default (rocm-smi).
+    env[`ACCELERATOR_EXPORTER_BACKEND_${f.name.toUpperCase().replace(/[.-]/g, '_')}`] = String(pointed);
   }
   return env;
 }

@@ -1,0 +1,74 @@
+// AMD GPUs through the older rocm-smi CLI, for hosts without amd-smi: one
+// `rocm-smi <show flags> --json` per sample. Off by default: amd-smi reads the
+// same GPUs, and both on would export every GPU twice under different uuids.
+//
+// The flag set is the one telegraf's amd_rocm_smi input runs, which is what
+// the captured outputs in test/fixtures/amd were produced with.
+
+import type { BackendReading } from '../model.ts';
+import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { firstLine, runTool } from './tool-run.ts';
+import { RocmSmiShapeError, parseRocmSmiOutput, rocmSmiDevices, type RocmSmiDocument } from './rocm-smi-parse.ts';
+
+export const ROCM_SMI_ARGS: readonly string[] = [
+  '-o', '-l', '-m', '-M', '-g', '-c', '-t', '-u', '-i', '-f', '-p', '-P', '-s', '-S', '-v',
+  '--showreplaycount', '--showpids', '--showdriverversion', '--showmemvendor', '--showfwinfo',
+  '--showproductname', '--showserial', '--showuniqueid', '--showbus', '--showpendingpages',
+  '--showpagesinfo', '--showmeminfo', 'all', '--showretiredpages', '--showunreservablepages',
+  '--showmemuse', '--showvoltage', '--showtopo', '--showtopoweight', '--showtopohops',
+  '--showtopotype', '--showtoponuma', '--json',
+];
+
+// rocm-smi's own words when the amdgpu driver is not loaded (it exits 0 then)
+// or it finds no GPU ("WARNING: No AMD GPUs specified", also exit 0).
+const NO_DEVICES_RE = /No AMD GPUs specified|Driver not initialized|amdgpu not found in modules/i;
+
+export class RocmSmiBackend implements Backend {
+  readonly name = 'rocm-smi';
+  private readonly deps: BackendDeps;
+  private readonly path: string;
+
+  constructor(deps: BackendDeps, path: string) {
+    this.deps = deps;
+    this.path = path;
+  }
+
+  toolStarts(): number {
+    return this.deps.runner.starts();
+  }
+
+  async close(): Promise<void> {}
+
+  async sample(signal: AbortSignal): Promise<BackendReading> {
+    const r = await runTool(this.deps, 'rocm-smi', this.path, ROCM_SMI_ARGS, signal);
+    const output = r.stdout + '\n' + r.stderr;
+    let doc: RocmSmiDocument | undefined;
+    let shapeError: RocmSmiShapeError | undefined;
+    try {
+      doc = parseRocmSmiOutput(r.stdout);
+    } catch (err) {
+      if (!(err instanceof RocmSmiShapeError)) throw err;
+      shapeError = err;
+    }
+    if (doc && doc.cards.size > 0) {
+      // rocm-smi keeps the status of its last failed query as its exit code, so a
+      // card without a fan or a pending-pages file makes the whole run "fail";
+      // the document it printed is still good.
+      if (r.exitCode !== 0) this.deps.log.debug({ exitCode: r.exitCode, stderr: firstLine(r.stderr) }, 'rocm-smi exited non-zero but printed its cards');
+      return { devices: rocmSmiDevices(doc), processes: [], lost: [] };
+    }
+    if (NO_DEVICES_RE.test(output)) throw new NoDataError(`rocm-smi found no AMD GPUs: ${firstLine(r.stderr, r.stdout)}`);
+    if (r.exitCode !== 0) throw new BackendError('exit_code', `rocm-smi exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
+    if (shapeError) throw new BackendError('parse', `unexpected rocm-smi output (${shapeError.message}): ${firstLine(r.stdout, r.stderr)}`);
+    throw new NoDataError('rocm-smi listed no cards');
+  }
+}
+
+export const rocmSmiFactory: BackendFactory = {
+  name: 'rocm-smi',
+  vendor: 'amd',
+  defaultEnabled: false,
+  description: 'AMD GPUs through the older rocm-smi --json, for hosts without amd-smi (off by default: amd-smi reads the same GPUs, and both on would export each GPU twice)',
+  flags: [{ name: 'rocm-smi.path', kind: 'string', default: 'rocm-smi', help: 'rocm-smi binary: a path, or a name looked up in PATH.' }],
+  create: (deps, flags) => new RocmSmiBackend(deps, flags['rocm-smi.path']!),
+};

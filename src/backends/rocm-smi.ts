@@ -55,7 +55,8 @@ export class RocmSmiBackend implements Backend {
       // card without a fan or a pending-pages file makes the whole run "fail";
       // the document it printed is still good.
       if (r.exitCode !== 0) this.deps.log.debug({ exitCode: r.exitCode, stderr: firstLine(r.stderr) }, 'rocm-smi exited non-zero but printed its cards');
-      return { devices: rocmSmiDevices(doc), processes: [], lost: [] };
+      // No processes: --showpids gives each process a count of GPUs, not which GPU.
+      return { devices: rocmSmiDevices(doc), lost: [] };
     }
     if (NO_DEVICES_RE.test(output)) throw new NoDataError(`rocm-smi found no AMD GPUs: ${firstLine(r.stderr, r.stdout)}`);
     if (r.exitCode !== 0) throw new BackendError('exit_code', `rocm-smi exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);

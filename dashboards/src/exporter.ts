@@ -108,19 +108,24 @@ export const exporter: DashboardSpec = {
       panels: [
         {
           type: 'state-timeline',
-          title: 'Kubelet pod-resources API reachable',
+          title: 'Kubelet PodResources and Kubernetes API reachable',
+          description: 'The Kubernetes API row is absent on nodes whose exporter runs without API access.',
           w: 12,
           mappings: [{ type: 'value', options: { '0': { text: 'unreachable', color: 'red', index: 0 }, '1': { text: 'ok', color: 'green', index: 1 } } }],
-          targets: [{ expr: `accelerator_exporter_kubelet_up{${E}}`, legend: '{{node}}' }],
+          targets: [
+            { expr: `accelerator_exporter_kubelet_up{${E}}`, legend: '{{node}} kubelet' },
+            { expr: `accelerator_exporter_kubernetes_api_up{${E}}`, legend: '{{node}} API' },
+          ],
         },
         {
           type: 'timeseries',
-          title: 'Allocations without a device, devices without a pod',
-          description: 'Allocations whose device the exporter does not see point at an id mismatch between the kubelet and the vendor tool.',
+          title: 'Allocations without a device, devices without a pod, processes without a container',
+          description: 'Unresolved allocations point at an id mismatch between the kubelet and the vendor tool, or a DRA device no ResourceSlice locates; unattributed processes run outside pods (host), exited or cannot be read without hostPID (no_cgroup), or belong to a pod the exporter does not know (unknown_pod).',
           w: 12,
           targets: [
-            { expr: `count by (node) (accelerator_allocation_info{${E}} unless on (node, uuid) accelerator_info) or sum by (node) (accelerator_exporter_backend_devices{${E}}) * 0`, legend: '{{node}} unmatched allocations' },
-            { expr: `count by (node) (accelerator_info{${E}} unless on (node, uuid) accelerator_allocation_info)`, legend: '{{node}} unallocated devices' },
+            { expr: `accelerator_exporter_unresolved_allocations{${E}}`, legend: '{{node}} unresolved allocations' },
+            { expr: `accelerator_exporter_unattributed_devices{${E}}`, legend: '{{node}} unallocated devices' },
+            { expr: `accelerator_exporter_unattributed_processes{${E}}`, legend: '{{node}} unattributed processes ({{reason}})' },
           ],
         },
         { type: 'table', title: 'Build', w: 24, h: 5, targets: [{ expr: `accelerator_exporter_build_info{${E}}`, instant: true }], transformations: [hideColumns('Value')] },

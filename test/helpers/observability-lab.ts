@@ -1,12 +1,18 @@
-// A two-node monitoring setup on loopback: two real exporters replaying the
-// H100 capture through the fake nvidia-smi (gpu-node-a under load with two
-// GPUs; gpu-node-b idle with three, the last one fallen off the bus), the
-// attribution stand-in for their per-workload series, and a real Prometheus
-// scraping all of them every second with the shipped rules loaded.
+// A two-node monitoring setup on loopback: per node the real exporter with
+// the fake nvidia-smi replaying the H100 capture (gpu-node-a under load with
+// two GPUs; gpu-node-b idle with three, the last one fallen off the bus), a
+// fake kubelet PodResources socket and, for gpu-node-a, a fake Kubernetes API
+// and a procfs fixture tree (the workloads: test/helpers/lab-cluster.ts), and
+// a real Prometheus scraping both every second with the shipped rules loaded.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FAKE_TOOLS, FIXTURES, ROOT, startExporter, type RunningExporter } from './exporter.ts';
-import { prometheusConfig, startAttributionStandin, startPrometheus, type RunningPrometheus, type ScrapeTarget } from './prometheus.ts';
+import { fakeKubeApi } from './fake-kube-api.ts';
+import { fakeKubelet } from './fake-kubelet.ts';
+import { WORKLOADS } from './lab-cluster.ts';
+import { prometheusConfig, startPrometheus, type RunningPrometheus, type ScrapeTarget } from './prometheus.ts';
 
 export const JOB = 'accelerator-exporter';
 export const NODES = ['gpu-node-a', 'gpu-node-b'] as const;
@@ -32,22 +38,28 @@ export async function startLab(): Promise<Lab> {
   };
   try {
     for (const node of NODES) {
-      // No kubelet runs here: attribution is off on the real exporters (else AcceleratorAttributionFailing
-      // would rightly go pending), and the per-workload series come from the stand-in below.
-      const e = await startExporter(['--collect.interval=1s', '--no-attribution', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`], {
-        FAKE_NVIDIA_SMI_CAPTURE: CAPTURE,
-        ...NODE_ENV[node],
-      });
+      const w = WORKLOADS[node];
+      const kubelet = fakeKubelet(w.podResources);
+      await kubelet.start();
+      cleanups.push(() => kubelet.stop());
+      const args = ['--collect.interval=1s', '--collect.timeout=20s', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`, `--kubelet.pod-resources-socket=${kubelet.socket}`, `--kubernetes.node-name=${node}`];
+      if (w.procfs) args.push(`--path.procfs=${path.join(FIXTURES, w.procfs)}`);
+      if (w.api) {
+        // One fake API per node: it does not evaluate the exporter's spec.nodeName field selectors.
+        const api = await fakeKubeApi();
+        cleanups.push(() => api.close());
+        api.set('pods', w.api.pods);
+        api.set('resourceslices', w.api.resourceslices);
+        api.set('resourceclaims', w.api.resourceclaims);
+        const dir = mkdtempSync(path.join(tmpdir(), 'ae-lab-'));
+        cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+        args.push(`--kubeconfig=${api.kubeconfig(dir)}`);
+      }
+      const e = await startExporter(args, { FAKE_NVIDIA_SMI_CAPTURE: CAPTURE, ...NODE_ENV[node] });
       cleanups.push(() => e.stop());
       exporters.set(node, e);
     }
-    const standin = await startAttributionStandin(NODES);
-    cleanups.push(() => standin.close());
-    const targets: ScrapeTarget[] = [
-      ...NODES.map((node) => ({ address: new URL(exporters.get(node)!.url).host, labels: { node } })),
-      // One job, like the exporter's own series will be once attribution lands.
-      ...NODES.map((node) => ({ address: standin.address, labels: { node, __metrics_path__: standin.pathFor(node), role: 'attribution-standin' } })),
-    ];
+    const targets: ScrapeTarget[] = NODES.map((node) => ({ address: new URL(exporters.get(node)!.url).host, labels: { node } }));
     const prometheus = await startPrometheus(prometheusConfig(JOB, targets, [RULES]));
     cleanups.push(() => prometheus.stop());
     return { prometheus, exporters, stop };

@@ -4,12 +4,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FIXTURES, waitFor } from './exporter.ts';
+import { waitFor } from './exporter.ts';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? 'prometheus';
 
@@ -118,28 +117,4 @@ export async function startPrometheus(config: string): Promise<RunningPrometheus
 export function resultSize(r: QueryResult): number {
   if (r.resultType === 'scalar' || r.resultType === 'string') return 1;
   return (r.result as unknown[]).length;
-}
-
-export const STANDIN_DIR = path.join(FIXTURES, 'attribution-standin');
-
-/**
- * Serves the constructed attribution stand-in expositions
- * (test/fixtures/attribution-standin/<node>.prom) at /<node>/metrics, in
- * place of the per-workload series the exporter will serve itself.
- */
-export async function startAttributionStandin(nodes: readonly string[]): Promise<{ address: string; pathFor(node: string): string; close(): Promise<void> }> {
-  const bodies = new Map(nodes.map((n) => [`/${n}/metrics`, readFileSync(path.join(STANDIN_DIR, `${n}.prom`), 'utf8')]));
-  const server: Server = createServer((req, res) => {
-    const body = bodies.get(req.url ?? '');
-    if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  return {
-    address: `127.0.0.1:${port}`,
-    pathFor: (n) => `/${n}/metrics`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }

@@ -1,6 +1,7 @@
 // End to end against a real Prometheus: two real exporters (fake nvidia-smi
-// replaying the H100 capture) and the attribution stand-in are scraped every
-// second with the shipped rules loaded. Every dashboard query (variables
+// replaying the H100 capture, fake kubelets, a fake Kubernetes API and procfs
+// fixtures placing the capture's processes in pods: test/helpers/lab-cluster.ts)
+// are scraped every second with the shipped rules loaded. Every dashboard query (variables
 // substituted the way Grafana does), every recording rule and the
 // prometheus-adapter and KEDA queries must return data, and every rule must
 // evaluate without error.
@@ -12,11 +13,16 @@ import { after, before, describe, it } from 'node:test';
 import { DASHBOARDS } from '../../dashboards/src/generated.ts';
 import { queries } from '../../dashboards/src/grafana.ts';
 import { ROOT, waitFor } from '../helpers/exporter.ts';
+import { INFER_PODS } from '../helpers/lab-cluster.ts';
 import { JOB, RULES, startLab, type Lab } from '../helpers/observability-lab.ts';
 import { prometheusAvailable, resultSize, type QueryResult } from '../helpers/prometheus.ts';
 import { recordNames } from '../helpers/rules-file.ts';
 
 const MODEL = 'NVIDIA H100 80GB HBM3';
+const MIB = 1024 * 1024;
+/** Per-process memory of the H100 load capture: memhog 2566 and 1542 MiB, gpu_burn 15690 MiB. */
+const TRAIN_MEMORY = (2566 + 1542 + 15690) * MIB;
+const INFER_MEMORY = { [INFER_PODS[0]]: (2566 + 1542) * MIB, [INFER_PODS[1]]: 15690 * MIB };
 
 /** What Grafana puts in place of each variable with everything selected ("(a|b)" for multi-value). */
 const VARIABLES: Record<string, string> = {
@@ -62,15 +68,39 @@ describe('observability against a real Prometheus', { skip }, () => {
     await lab?.stop();
   });
 
-  it('scrapes the exporters and the stand-in with their labels intact', async () => {
+  it('scrapes the exporters with the workload labels they attribute intact', async () => {
     await waitFor('every target up', async () => {
       const up = vector(await lab.prometheus.query(`up{job="${JOB}"}`));
-      return up.length === 4 && up.every((s) => s.value === 1);
+      return up.length === 2 && up.every((s) => s.value === 1);
     });
-    // honor_labels: the stand-in's own namespace/pod survive, not exported_*.
-    const alloc = vector(await dataFrom(lab, 'accelerator_allocation_info{namespace="serve"}'));
-    assert.equal(alloc.length, 2);
-    assert.ok(alloc.every((s) => s.metric.pod?.startsWith('infer-') && s.metric.node === 'gpu-node-a' && !('exported_namespace' in s.metric)));
+    const selfMetrics = vector(await dataFrom(lab, 'accelerator_exporter_kubelet_up'));
+    assert.deepEqual(Object.fromEntries(selfMetrics.map((s) => [s.metric.node, s.value])), { 'gpu-node-a': 1, 'gpu-node-b': 1 });
+    // Only gpu-node-a is given API access (for pod names and DRA ResourceSlices).
+    const api = vector(await dataFrom(lab, 'accelerator_exporter_kubernetes_api_up == 1'));
+    assert.deepEqual(api.map((s) => s.metric.node), ['gpu-node-a']);
+    // Both serve pods hold gpu-1 through the one DRA claim they share; honor_labels keeps the
+    // exporter's namespace/pod (not exported_*), empty labels (resource) are dropped.
+    const alloc = await waitFor('both serve pods allocated', async () => {
+      const v = vector(await lab.prometheus.query('accelerator_allocation_info{namespace="serve"}'));
+      return v.length === 2 && v;
+    });
+    const { __name__: _, instance: __, ...labels } = alloc[0]!.metric;
+    assert.deepEqual(labels, {
+      job: JOB,
+      node: 'gpu-node-a',
+      uuid: 'GPU-00000000-0000-0000-0000-000000000001',
+      namespace: 'serve',
+      pod: INFER_PODS[0],
+      container: 'server',
+      claim_namespace: 'serve',
+      claim: 'infer-shared-gpu',
+      dra_driver: 'gpu.nvidia.com',
+      dra_pool: 'gpu-node-a',
+      dra_device: 'gpu-1',
+    });
+    assert.equal(alloc[1]!.metric.pod, INFER_PODS[1]);
+    const attributedProcesses = vector(await dataFrom(lab, 'sum by (node) (accelerator_exporter_unattributed_processes)'));
+    assert.ok(attributedProcesses.every((s) => s.value === 0), 'every process of the capture lands in a pod');
   });
 
   it('answers every dashboard variable with the values Grafana would offer', async () => {
@@ -117,14 +147,20 @@ describe('observability against a real Prometheus', { skip }, () => {
     assert.ok(names.length >= 9);
     for (const name of names) await dataFrom(lab, name);
     // Rules evaluate every second; the idle node's pod appears once its first scrape has been recorded.
-    const perPod = await waitFor('a recorded value for every pod', async () => {
-      const v = vector(await lab.prometheus.query('namespace_pod:accelerator_utilization:avg'));
-      return v.length === 4 && v;
+    const byPod = (r: QueryResult) => Object.fromEntries(vector(r).map((s) => [`${s.metric.namespace}/${s.metric.pod}`, s.value]));
+    // Utilisation only for pods holding their device alone (the load and the idle capture);
+    // the serve pods share gpu-1 and have none, by design.
+    const perPod = await waitFor('a recorded utilisation for both sole holders', async () => {
+      const r = await lab.prometheus.query('namespace_pod:accelerator_utilization:avg');
+      return resultSize(r) === 2 && r;
     });
-    assert.deepEqual(
-      Object.fromEntries(perPod.map((s) => [`${s.metric.namespace}/${s.metric.pod}`, s.value])),
-      { 'ml/train-0': 0.9, 'serve/infer-6d8f7c9b5-k2x7q': 0.25, 'serve/infer-6d8f7c9b5-p9w4n': 0.15, 'notebooks/jupyter-alice': 0 },
-    );
+    assert.deepEqual(byPod(perPod), { 'ml/train-0': 1, 'notebooks/jupyter-alice': 0 });
+    // Memory from the capture's processes; the idle notebook runs none, so it has no memory series.
+    const memory = await waitFor('a recorded memory for every pod with processes', async () => {
+      const r = await lab.prometheus.query('namespace_pod:accelerator_memory_usage_bytes:sum');
+      return resultSize(r) === 3 && r;
+    });
+    assert.deepEqual(byPod(memory), { 'ml/train-0': TRAIN_MEMORY, ...Object.fromEntries(INFER_PODS.map((p) => [`serve/${p}`, INFER_MEMORY[p]])) });
     const nsDevices = vector(await dataFrom(lab, 'namespace:accelerator_allocated_devices:count{namespace="serve"}'));
     assert.equal(nsDevices[0]?.value, 1, 'two pods sharing one device count it once');
   });
@@ -160,7 +196,7 @@ describe('observability against a real Prometheus', { skip }, () => {
     assert.deepEqual(alerts.filter((a) => !expected.has(a.labels.alertname!)), [], 'no other alert is even pending');
   });
 
-  it('serves one value per pod through the prometheus-adapter queries, rendered as the adapter renders them', async () => {
+  it('serves one value per pod through the prometheus-adapter queries, rendered as the adapter renders them; none for utilisation on a shared GPU', async () => {
     const rules = readFileSync(path.join(ROOT, 'hpa/prometheus-adapter-rules.yaml'), 'utf8');
     const items = [...rules.matchAll(/seriesQuery: '([^'{]+)\{[^']*'[\s\S]*?as: "(\w+)"\s+metricsQuery: '([^']+)'/g)].map((m) => ({
       series: m[1]!,
@@ -171,20 +207,28 @@ describe('observability against a real Prometheus', { skip }, () => {
       items.map((i) => i.as),
       ['accelerator_utilization', 'accelerator_memory_usage_bytes'],
     );
-    const expected: Record<string, Record<string, number>> = {
-      accelerator_utilization: { 'infer-6d8f7c9b5-k2x7q': 0.25, 'infer-6d8f7c9b5-p9w4n': 0.15 },
-      accelerator_memory_usage_bytes: { 'infer-6d8f7c9b5-k2x7q': 12884901888, 'infer-6d8f7c9b5-p9w4n': 7895777280 },
-    };
-    for (const item of items) {
-      // What the adapter sends for GET .../namespaces/serve/pods/*/<metric> over the HPA's pods.
-      const expr = item.metricsQuery
+    // What the adapter sends for GET .../namespaces/<ns>/pods/*/<metric> over the HPA's pods.
+    const render = (as: string, namespace: string, pods: readonly string[]) => {
+      const item = items.find((i) => i.as === as)!;
+      return item.metricsQuery
         .replace('<<.Series>>', item.series)
-        .replace('<<.LabelMatchers>>', 'namespace="serve",pod=~"infer-6d8f7c9b5-k2x7q|infer-6d8f7c9b5-p9w4n"')
+        .replace('<<.LabelMatchers>>', `namespace="${namespace}",pod=~"${pods.join('|')}"`)
         .replace('<<.GroupBy>>', 'pod');
+    };
+    const perPod = async (expr: string) => {
       const got = vector(await dataFrom(lab, expr));
-      assert.deepEqual(Object.fromEntries(got.map((s) => [s.metric.pod, s.value])), expected[item.as], expr);
-      assert.deepEqual(Object.keys(got[0]!.metric), ['pod'], 'the adapter maps the pod label back to the pod');
-    }
+      assert.ok(got.every((s) => Object.keys(s.metric).join() === 'pod'), 'the adapter maps the pod label back to the pod');
+      return Object.fromEntries(got.map((s) => [s.metric.pod, s.value]));
+    };
+    // The shared-GPU deployment: memory per pod (what hpa/hpa-example.yaml scales on) ...
+    assert.deepEqual(await perPod(render('accelerator_memory_usage_bytes', 'serve', INFER_PODS)), INFER_MEMORY);
+    // ... and no utilisation, so an HPA on it would get no value (the adapter answers "not found").
+    const sharedUtil = render('accelerator_utilization', 'serve', INFER_PODS);
+    await dataFrom(lab, render('accelerator_memory_usage_bytes', 'ml', ['train-0'])); // the rules have run
+    assert.equal(resultSize(await lab.prometheus.query(sharedUtil)), 0, sharedUtil);
+    // A pod holding its GPU alone has both.
+    assert.deepEqual(await perPod(render('accelerator_utilization', 'ml', ['train-0'])), { 'train-0': 1 });
+    assert.deepEqual(await perPod(render('accelerator_memory_usage_bytes', 'ml', ['train-0'])), { 'train-0': TRAIN_MEMORY });
   });
 
   it('answers the KEDA ScaledObject query with the sum over the deployment', async () => {
@@ -192,6 +236,8 @@ describe('observability against a real Prometheus', { skip }, () => {
     const expr = /\n\s+query: (.+)\n/.exec(keda)![1]!;
     const got = vector(await dataFrom(lab, expr));
     assert.equal(got.length, 1);
-    assert.ok(Math.abs(got[0]!.value - 0.4) < 1e-9, `${expr} = ${got[0]!.value}`);
+    assert.equal(got[0]!.value, INFER_MEMORY[INFER_PODS[0]]! + INFER_MEMORY[INFER_PODS[1]]!, expr);
+    const threshold = Number(/\n\s+threshold: "(\d+)"/.exec(keda)![1]);
+    assert.equal(Math.ceil(got[0]!.value / threshold), 2, "the replica count the file's comment promises");
   });
 });

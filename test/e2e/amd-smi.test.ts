@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FAKE_TOOLS, FIXTURES, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { FAKE_TOOLS, FIXTURES, startExporter, waitFor } from '../helpers/exporter.ts';
+import { firstSample, goldenScenarios, type GoldenScenario } from '../helpers/golden-e2e.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'amd-smi');
 const fx = (f: string) => path.join(FIXTURES, 'amd', f);
@@ -21,18 +21,11 @@ const MI300X_CPX = {
   FAKE_AMD_SMI_PROCESS: fx('constructed_amd-smi_process_json__rocm7-bare-array__mi300x-cpx.json'),
 };
 
-async function firstSample(e: RunningExporter): Promise<string> {
-  return waitFor('the first amd-smi sample', async () => {
-    const r = await e.scrape();
-    return r.body.includes('accelerator_exporter_backend_state{backend="amd-smi"') && r.body;
-  });
-}
-
-const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: readonly string[] }[] = [
+const SCENARIOS: readonly GoldenScenario[] = [
   { golden: 'amd/amd-smi-radeon-rocm6.3.prom', env: RADEON },
   { golden: 'amd/amd-smi-mi300x-cpx-rocm7.prom', env: MI300X_CPX },
   { golden: 'amd/amd-smi-process-fails.prom', env: { ...RADEON, FAKE_AMD_SMI_MODE: 'process-fails' } },
-  { golden: 'amd/amd-smi-fail-hang.prom', env: { ...RADEON, FAKE_AMD_SMI_MODE: 'hang' } },
+  { golden: 'amd/amd-smi-fail-hang.prom', env: { ...RADEON, FAKE_AMD_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
   { golden: 'amd/amd-smi-fail-driver.prom', env: { ...RADEON, FAKE_AMD_SMI_MODE: 'fail-driver' } },
   { golden: 'amd/amd-smi-fail-garbage.prom', env: { ...RADEON, FAKE_AMD_SMI_MODE: 'garbage' } },
   { golden: 'amd/amd-smi-no-devices.prom', env: { ...RADEON, FAKE_AMD_SMI_MODE: 'no-devices' } },
@@ -40,24 +33,12 @@ const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: 
 ];
 
 describe('amd-smi end to end', { concurrency: 1 }, () => {
-  for (const sc of SCENARIOS) {
-    it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--collect.interval=1h', `--collect.timeout=${sc.env.FAKE_AMD_SMI_MODE === 'hang' ? '1s' : '10s'}`, '--no-backend.nvidia-smi', `--amd-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
-      try {
-        const body = await firstSample(e);
-        assertGolden(sc.golden, normalize(body));
-        const lint = promtool(['check', 'metrics'], body);
-        if (lint.available) assert.equal(lint.status, 0, `promtool check metrics failed for ${sc.golden}:\n${lint.output}`);
-      } finally {
-        await e.stop();
-      }
-    });
-  }
+  goldenScenarios('amd-smi', FAKE, SCENARIOS);
 
   it('logs the tool\'s own error text when amd-smi fails', async () => {
     const e = await startExporter(['--collect.interval=1h', '--no-backend.nvidia-smi', `--amd-smi.path=${FAKE}`], { ...RADEON, FAKE_AMD_SMI_MODE: 'fail-driver' });
     try {
-      await firstSample(e);
+      await firstSample(e, 'amd-smi');
       const warn = await waitFor('the failure log', async () => e.logs.find((l) => l.msg === 'backend failed'));
       assert.match(String(warn.err), /Unable to initialize amdsmi lib: AMDSMI_STATUS_DRM_ERROR/);
     } finally {

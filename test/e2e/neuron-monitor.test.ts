@@ -6,20 +6,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor } from '../helpers/exporter.ts';
+import { firstSample, goldenScenarios, type GoldenScenario } from '../helpers/golden-e2e.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'neuron-monitor');
 const CAPTURE = path.join(FIXTURES, 'neuron/neuron-monitor_stream_3-reports__trn1.2xlarge__wandb-test_trainium.jsonl');
 
-async function firstSample(e: RunningExporter): Promise<string> {
-  return waitFor('the first neuron-monitor sample', async () => {
-    const r = await e.scrape();
-    return r.body.includes('accelerator_exporter_backend_state{backend="neuron-monitor"') && r.body;
-  });
-}
-
-const SCENARIOS: readonly { golden: string; env?: Record<string, string>; args?: readonly string[] }[] = [
+const SCENARIOS: readonly GoldenScenario[] = [
   { golden: 'neuron/trn1-2xlarge.prom' },
   { golden: 'neuron/fail-hang.prom', env: { FAKE_NEURON_MONITOR_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
   { golden: 'neuron/fail-exit.prom', env: { FAKE_NEURON_MONITOR_MODE: 'fail' } },
@@ -28,23 +21,7 @@ const SCENARIOS: readonly { golden: string; env?: Record<string, string>; args?:
 ];
 
 describe('neuron-monitor end to end', { concurrency: 3 }, () => {
-  for (const sc of SCENARIOS) {
-    it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--neuron-monitor.path=${FAKE}`, ...(sc.args ?? [])], {
-        FAKE_NEURON_MONITOR_CAPTURE: CAPTURE,
-        FAKE_NEURON_MONITOR_PERIOD_MS: '60000',
-        ...sc.env,
-      });
-      try {
-        const body = await firstSample(e);
-        assertGolden(sc.golden, normalize(body));
-        const lint = promtool(['check', 'metrics'], body);
-        if (lint.available) assert.equal(lint.status, 0, lint.output);
-      } finally {
-        await e.stop();
-      }
-    });
-  }
+  goldenScenarios('neuron-monitor', FAKE, SCENARIOS, { FAKE_NEURON_MONITOR_CAPTURE: CAPTURE, FAKE_NEURON_MONITOR_PERIOD_MS: '60000' });
 
   it('restarts neuron-monitor when it exits and serves its new reports; stops it on shutdown', async () => {
     const log = path.join(mkdtempSync(path.join(tmpdir(), 'ae-')), 'starts.log');
@@ -56,7 +33,7 @@ describe('neuron-monitor end to end', { concurrency: 3 }, () => {
       FAKE_NEURON_MONITOR_LOG: log,
     });
     try {
-      await firstSample(e);
+      await firstSample(e, 'neuron-monitor');
       const restarted = await waitFor('a restart that serves reports again', async () => {
         const b = (await e.scrape()).body;
         return (sampleValue(b, 'accelerator_exporter_tool_starts_total') ?? 0) >= 2 && sampleValue(b, 'accelerator_exporter_backend_state', { state: 'ok' }) === 1 && b;

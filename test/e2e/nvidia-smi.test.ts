@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor } from '../helpers/exporter.ts';
+import { firstSample, goldenScenarios, type GoldenScenario } from '../helpers/golden-e2e.ts';
+import { assertGolden, normalize } from '../helpers/golden.ts';
 
 // The goldens hold the nvidia-smi backend only, whatever other backends exist.
 
@@ -19,61 +20,26 @@ const CAPTURES = {
   rtx2080: path.join(FIXTURES, 'nvidia/capture_rtx-2080-super_610.57.04_linux.txt'),
 };
 
-async function firstSample(e: RunningExporter): Promise<string> {
-  return waitFor('the first nvidia-smi sample', async () => {
-    const r = await e.scrape();
-    return r.body.includes('accelerator_exporter_backend_state{backend="nvidia-smi"') && r.body;
-  });
-}
-
-function lint(name: string, body: string): void {
-  const r = promtool(['check', 'metrics'], body);
-  if (!r.available) return;
-  assert.equal(r.status, 0, `promtool check metrics failed for ${name}:\n${r.output}`);
-}
-
-interface Scenario {
-  readonly golden: string;
-  readonly capture: string;
-  readonly env?: Record<string, string>;
-  readonly args?: readonly string[];
-}
-
-const SCENARIOS: readonly Scenario[] = [
-  { golden: 'nvidia/h100-load.prom', capture: CAPTURES.h100 },
-  { golden: 'nvidia/h100-idle.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_STATE: 'idle' } },
-  { golden: 'nvidia/h100-mig-load.prom', capture: CAPTURES.h100mig },
-  { golden: 'nvidia/rtx-2080-super-610-load.prom', capture: CAPTURES.rtx2080 },
-  { golden: 'nvidia/fail-hang.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
-  { golden: 'nvidia/fail-driver.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'fail-driver' } },
-  { golden: 'nvidia/fail-garbage.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'garbage' } },
-  { golden: 'nvidia/no-devices.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'no-devices' } },
-  { golden: 'nvidia/gpu-lost.prom', capture: CAPTURES.h100, env: { FAKE_NVIDIA_SMI_MODE: 'lost-gpu', FAKE_NVIDIA_SMI_GPUS: '3' } },
-  { golden: 'nvidia/no-tool.prom', capture: CAPTURES.h100, args: ['--nvidia-smi.path=/nonexistent/nvidia-smi'] },
+const SCENARIOS: readonly GoldenScenario[] = [
+  { golden: 'nvidia/h100-load.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 } },
+  { golden: 'nvidia/h100-idle.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_STATE: 'idle' } },
+  { golden: 'nvidia/h100-mig-load.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100mig } },
+  { golden: 'nvidia/rtx-2080-super-610-load.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.rtx2080 } },
+  { golden: 'nvidia/fail-hang.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
+  { golden: 'nvidia/fail-driver.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_MODE: 'fail-driver' } },
+  { golden: 'nvidia/fail-garbage.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_MODE: 'garbage' } },
+  { golden: 'nvidia/no-devices.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_MODE: 'no-devices' } },
+  { golden: 'nvidia/gpu-lost.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_MODE: 'lost-gpu', FAKE_NVIDIA_SMI_GPUS: '3' } },
+  { golden: 'nvidia/no-tool.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 }, args: ['--nvidia-smi.path=/nonexistent/nvidia-smi'] },
 ];
 
 describe('nvidia-smi end to end', { concurrency: 4 }, () => {
-  for (const sc of SCENARIOS) {
-    it(`serves ${sc.golden}`, async () => {
-      // A generous bound: on a loaded 2-core machine the fake (a node process) can take seconds to start.
-      const e = await startExporter(['--collect.interval=1h', '--collect.timeout=30s', `--nvidia-smi.path=${FAKE}`, ...(sc.args ?? [])], {
-        FAKE_NVIDIA_SMI_CAPTURE: sc.capture,
-        ...sc.env,
-      });
-      try {
-        const body = await firstSample(e);
-        assertGolden(sc.golden, normalize(body));
-        lint(sc.golden, body);
-      } finally {
-        await e.stop();
-      }
-    });
-  }
+  goldenScenarios('nvidia-smi', FAKE, SCENARIOS);
 
   it('serves OpenMetrics when the scraper asks for it', async () => {
     const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
     try {
-      await firstSample(e);
+      await firstSample(e, 'nvidia-smi');
       const r = await e.scrape('application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1');
       assert.equal(r.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
       assertGolden('nvidia/h100-load.openmetrics', normalize(r.body));
@@ -87,7 +53,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
     const log = path.join(dir, 'runs.log');
     const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_LOG: log });
     try {
-      await firstSample(e);
+      await firstSample(e, 'nvidia-smi');
       const runs = readFileSync(log, 'utf8');
       // Discovery, then one --query-gpu and one --query-compute-apps.
       assert.deepEqual(runs.split('\n').filter(Boolean).map((l) => l.split('=')[0]), ['--help-query-gpu', '--query-gpu', '--query-compute-apps']);
@@ -109,7 +75,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
       assert.equal(sampleValue(during.body, 'accelerator_exporter_backend_state', { backend: 'nvidia-smi', state: 'failed' }), undefined, 'the sample is still running');
       assert.equal((await e.get('/readyz')).status, 503);
       assert.equal((await e.get('/healthz')).status, 200);
-      const after = await firstSample(e);
+      const after = await firstSample(e, 'nvidia-smi');
       assert.equal(sampleValue(after, 'accelerator_exporter_backend_failures_total', { reason: 'timeout' }), 1);
       assert.equal((await e.get('/readyz')).status, 503);
     } finally {
@@ -160,7 +126,7 @@ describe('nvidia-smi end to end', { concurrency: 4 }, () => {
 
   it('exits 0 on SIGTERM', async () => {
     const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], { FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
-    await firstSample(e);
+    await firstSample(e, 'nvidia-smi');
     assert.equal(await e.stop(), 0);
   });
 });

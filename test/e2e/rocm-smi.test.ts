@@ -7,28 +7,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FAKE_TOOLS, FIXTURES, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { FAKE_TOOLS, FIXTURES, startExporter, waitFor } from '../helpers/exporter.ts';
+import { firstSample, goldenScenarios, type GoldenScenario } from '../helpers/golden-e2e.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'rocm-smi');
 const fx = (f: string) => ({ FAKE_ROCM_SMI_OUTPUT: path.join(FIXTURES, 'amd', f) });
 const MI100 = fx('rocm-smi_json__telegraf__mi100_rocm571.json');
 const RX_612 = fx('rocm-smi_json__telegraf__rx6700xt_rocm612.json');
 
-async function firstSample(e: RunningExporter): Promise<string> {
-  return waitFor('the first rocm-smi sample', async () => {
-    const r = await e.scrape();
-    return r.body.includes('accelerator_exporter_backend_state{backend="rocm-smi"') && r.body;
-  });
-}
-
-const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: readonly string[] }[] = [
+const SCENARIOS: readonly GoldenScenario[] = [
   { golden: 'amd/rocm-smi-mi100-6x-rocm5.7.1.prom', env: MI100 },
   { golden: 'amd/rocm-smi-rx6700xt-rocm6.1.2.prom', env: RX_612 },
   { golden: 'amd/rocm-smi-vega20-mi50.prom', env: fx('rocm-smi_json__telegraf__vega-20-WKS-GL-XE.json') },
   // A WARNING line before the JSON, or a non-zero exit after a complete document, serve the same page.
-  { golden: 'amd/rocm-smi-rx6700xt-rocm6.1.2.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'warning' } },
-  { golden: 'amd/rocm-smi-rx6700xt-rocm6.1.2.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'partial-fail' } },
+  { golden: 'amd/rocm-smi-rx6700xt-rocm6.1.2.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'warning' }, title: 'warning line' },
+  { golden: 'amd/rocm-smi-rx6700xt-rocm6.1.2.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'partial-fail' }, title: 'partial failure' },
   { golden: 'amd/rocm-smi-fail-hang.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
   { golden: 'amd/rocm-smi-fail-init.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'fail' } },
   { golden: 'amd/rocm-smi-fail-garbage.prom', env: { ...RX_612, FAKE_ROCM_SMI_MODE: 'garbage' } },
@@ -38,25 +31,13 @@ const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: 
 ];
 
 describe('rocm-smi end to end', { concurrency: 2 }, () => {
-  for (const sc of SCENARIOS) {
-    it(`serves ${sc.golden}${sc.env.FAKE_ROCM_SMI_MODE ? ` (${sc.env.FAKE_ROCM_SMI_MODE})` : ''}`, async () => {
-      const e = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--rocm-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
-      try {
-        const body = await firstSample(e);
-        assertGolden(sc.golden, normalize(body));
-        const lint = promtool(['check', 'metrics'], body);
-        if (lint.available) assert.equal(lint.status, 0, `promtool check metrics failed for ${sc.golden}:\n${lint.output}`);
-      } finally {
-        await e.stop();
-      }
-    });
-  }
+  goldenScenarios('rocm-smi', FAKE, SCENARIOS);
 
   it('runs one rocm-smi with the captured flag set per sample, and logs its own error text on failure', async () => {
     const log = path.join(mkdtempSync(path.join(tmpdir(), 'ae-')), 'runs.log');
     const e = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--rocm-smi.path=${FAKE}`], { ...RX_612, FAKE_ROCM_SMI_MODE: 'fail', FAKE_ROCM_SMI_LOG: log });
     try {
-      await firstSample(e);
+      await firstSample(e, 'rocm-smi');
       const warn = await waitFor('the failure log', async () => e.logs.find((l) => l.msg === 'backend failed'));
       assert.match(String(warn.err), /ROCm SMI returned 8 \(the expected value is 0\)/);
       const runs = readFileSync(log, 'utf8').split('\n').filter(Boolean);

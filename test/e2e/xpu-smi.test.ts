@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FAKE_TOOLS, FIXTURES, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { FAKE_TOOLS, FIXTURES, startExporter, waitFor } from '../helpers/exporter.ts';
+import { firstSample, goldenScenarios, type GoldenScenario } from '../helpers/golden-e2e.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'xpu-smi');
 const F = (f: string) => path.join(FIXTURES, 'intel', f);
@@ -21,14 +21,7 @@ const DOC = {
   FAKE_XPU_SMI_DUMP: F('xpu-smi_dump_m0-1-2_csv__device0__xpumanager-smi_user_guide.csv'),
 };
 
-async function firstSample(e: RunningExporter): Promise<string> {
-  return waitFor('the first xpu-smi sample', async () => {
-    const r = await e.scrape();
-    return r.body.includes('accelerator_exporter_backend_state{backend="xpu-smi"') && r.body;
-  });
-}
-
-const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: readonly string[] }[] = [
+const SCENARIOS: readonly GoldenScenario[] = [
   { golden: 'intel/max-1100-2x.prom', env: MAX },
   { golden: 'intel/user-guide-0x020a.prom', env: DOC },
   { golden: 'intel/fail-hang.prom', env: { ...MAX, FAKE_XPU_SMI_MODE: 'hang' }, args: ['--collect.timeout=2s'] },
@@ -39,25 +32,13 @@ const SCENARIOS: readonly { golden: string; env: Record<string, string>; args?: 
 ];
 
 describe('xpu-smi end to end', { concurrency: 4 }, () => {
-  for (const sc of SCENARIOS) {
-    it(`serves ${sc.golden}`, async () => {
-      const e = await startExporter(['--no-backend.nvidia-smi', '--no-backend.hl-smi', '--collect.interval=1h', '--collect.timeout=20s', `--xpu-smi.path=${FAKE}`, ...(sc.args ?? [])], sc.env);
-      try {
-        const body = await firstSample(e);
-        assertGolden(sc.golden, normalize(body));
-        const lint = promtool(['check', 'metrics'], body);
-        if (lint.available) assert.equal(lint.status, 0, lint.output);
-      } finally {
-        await e.stop();
-      }
-    });
-  }
+  goldenScenarios('xpu-smi', FAKE, SCENARIOS);
 
   it('discovers once, then runs one dump per sample', async () => {
     const log = path.join(mkdtempSync(path.join(tmpdir(), 'ae-')), 'runs.log');
     const e = await startExporter(['--collect.interval=200ms', `--xpu-smi.path=${FAKE}`], { ...MAX, FAKE_XPU_SMI_LOG: log });
     try {
-      await firstSample(e);
+      await firstSample(e, 'xpu-smi');
       await waitFor('a second dump', async () => readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('dump')).length >= 2);
       const runs = readFileSync(log, 'utf8').split('\n').filter(Boolean);
       assert.deepEqual(runs.slice(0, 4), ['discovery -j', 'discovery -d 0 -j', 'discovery -d 1 -j', 'dump -d 0,1 -m 0,1,2,3,4,17,18,29,30 -n 1']);

@@ -15,6 +15,7 @@ import { renderFamilies } from '../src/metrics/serialize.ts';
 import type { Snapshot } from '../src/collect/snapshot.ts';
 import { answerQuery, readCapture } from '../test/fake-tools/lib/capture.mjs';
 import { parseGpuRows, parseHelpQuery, planQuery } from '../src/backends/nvidia-smi-fields.ts';
+import { benchAttribution } from './attribution.ts';
 
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 1000);
 const STEADY_S = Number(process.env.BENCH_STEADY_SECONDS ?? 30);
@@ -187,4 +188,9 @@ for (const gpus of [8, 64]) {
   console.log(`| ${gpus} | ${fmt(c.preRenderMs, 3)} | ${fmt(c.joinMs, 4)} | ${fmt(await promClientMs(gpus), 3)} |`);
 }
 console.log(`\n${SCRAPES} sequential scrapes per server after 50 warm-up; steady window ${STEADY_S}s with a scrape every 15s. BENCH_SCRAPES and BENCH_STEADY_SECONDS change them.`);
+
+console.log('\nAttribution refresh cost, in process (runs per snapshot or kubelet change, never per scrape)\n');
+console.log('| step | cost |');
+console.log('| --- | ---: |');
+for (const r of await benchAttribution()) console.log(`| ${r.name} | ${fmt(r.value, 3)} ${r.unit} |`);
 process.exit(0);

@@ -16,6 +16,8 @@ export interface FlagSpec {
   readonly default: string;
   readonly help: string;
   readonly choices?: readonly string[];
+  /** A word accepted besides a value of `kind` (a duration flag's "collect"). */
+  readonly keyword?: string;
 }
 
 export interface ListenAddress {
@@ -131,9 +133,10 @@ export function parseConfig(
 
 function checkValue(spec: FlagSpec, value: string, where: string): string {
   const bad = (why: string) => new ConfigError(`invalid value "${value}" for ${where}: ${why}`);
+  if (spec.keyword !== undefined && value === spec.keyword) return value;
   switch (spec.kind) {
     case 'duration':
-      if (parseDurationMs(value) === undefined) throw bad('expected a positive duration such as 10s, 500ms or 1m');
+      if (parseDurationMs(value) === undefined) throw bad(`expected a positive duration such as 10s, 500ms or 1m${spec.keyword ? ` or "${spec.keyword}"` : ''}`);
       return value;
     case 'address':
       if (parseAddress(value) === undefined) throw bad('expected [host]:port, e.g. :9477, 127.0.0.1:9477 or [::1]:9477');
@@ -180,7 +183,7 @@ export function helpText(factories: readonly BackendFactory<any>[], extra: reado
     'Flags (each also read from the environment variable shown; flags win):',
   ];
   for (const s of flagSpecs(factories, extra)) {
-    const name = s.kind === 'bool' ? `--[no-]${s.name}` : `--${s.name}=<${s.kind === 'enum' ? s.choices!.join('|') : s.kind}>`;
+    const name = s.kind === 'bool' ? `--[no-]${s.name}` : `--${s.name}=<${s.kind === 'enum' ? s.choices!.join('|') : s.kind}${s.keyword ? `|${s.keyword}` : ''}>`;
     lines.push(`  ${name}`);
     lines.push(`      ${s.help} (default: ${s.default || '""'}; env ${envName(s.name)})`);
   }

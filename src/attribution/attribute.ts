@@ -94,8 +94,10 @@ export function attribute(input: AttributeInput): AttributionView {
         for (const raw of d.deviceIds) {
           const parsed = parseDeviceId(raw, input.sysfs);
           const dev = matchDevice(parsed, ids);
-          if (!dev) unresolved++;
-          allocations.push({ ...blank, uuid: dev?.uuid ?? parsed.base, namespace: p.namespace, pod: p.name, container: c.name, resource: d.resourceName, shared: parsed.replica });
+          const parent = dev ? undefined : migParent(parsed.uuid, input.devices);
+          if (!dev && !parent) unresolved++;
+          // A MIG slice placed on its parent GPU is a share of it: the GPU's utilisation is not the container's.
+          allocations.push({ ...blank, uuid: dev?.uuid ?? parent?.uuid ?? parsed.base, namespace: p.namespace, pod: p.name, container: c.name, resource: d.resourceName, shared: parsed.replica || parent !== undefined });
         }
       }
       for (const dr of c.dynamicResources) {
@@ -163,10 +165,23 @@ export function attribute(input: AttributeInput): AttributionView {
   const unattributedProcesses: Record<UnattributedReason, number> = { host: 0, no_cgroup: 0, unknown_pod: 0 };
   const memory = new Map<string, { ns: string; pod: string; ctr: string; uuid: string; bytes?: number }>();
   const seenOnDevice = new Map<string, Set<string>>();
+  const foreign = new Set<string>();
+  // One cgroup read per process; the pods seen on each device guard the no-API guess below.
+  const looks = new Map(input.processes.map((p) => [p.pid, input.lookupPid(p.pid)]));
+  const podsOnDevice = new Map<string, Set<string>>();
   for (const proc of input.processes) {
-    const owner = ownerOf(proc, input, holders);
+    const look = looks.get(proc.pid)!;
+    if (look.kind !== 'pod') continue;
+    let set = podsOnDevice.get(proc.deviceUuid);
+    if (!set) podsOnDevice.set(proc.deviceUuid, (set = new Set()));
+    set.add(look.owner.podUid);
+  }
+  for (const proc of input.processes) {
+    const owner = ownerOf(proc, looks.get(proc.pid)!, input, holders, podsOnDevice);
     if (typeof owner === 'string') {
       unattributedProcesses[owner]++;
+      // A host process or another pod's is on the device too: its utilisation is not one container's.
+      if (owner !== 'no_cgroup') foreign.add(proc.deviceUuid);
       continue;
     }
     const k = ownerKey(owner.ns, owner.pod, owner.ctr);
@@ -182,7 +197,7 @@ export function attribute(input: AttributeInput): AttributionView {
   // Utilisation is a device-level value: it belongs to a container only when that container holds the device alone.
   const utilization = new Map<string, number>();
   for (const d of input.devices) {
-    if (d.utilizationRatio === undefined || sharedByDesign.has(d.id.uuid)) continue;
+    if (d.utilizationRatio === undefined || sharedByDesign.has(d.id.uuid) || foreign.has(d.id.uuid)) continue;
     const h = holders.get(d.id.uuid);
     if (!h || h.size !== 1) continue;
     const [only] = h;
@@ -210,8 +225,19 @@ export function attribute(input: AttributeInput): AttributionView {
   };
 }
 
-function ownerOf(proc: ProcessSample, input: AttributeInput, holders: ReadonlyMap<string, Set<string>>): { ns: string; pod: string; ctr: string } | UnattributedReason {
-  const look = input.lookupPid(proc.pid);
+/**
+ * nvidia-smi reports MIG-enabled GPUs, not their MIG devices, so a plugin's MIG uuid
+ * matches nothing. It can only be on a GPU whose MIG mode is enabled: when the node has
+ * exactly one, that is its parent. With several, which one is unknowable from the
+ * backend's data, and the allocation stays unresolved.
+ */
+export function migParent(uuid: string, devices: readonly DeviceSample[]): DeviceIdentity | undefined {
+  if (!uuid.startsWith('MIG-')) return undefined;
+  const mig = devices.filter((d) => d.id.vendor === 'nvidia' && !d.id.parentUuid && d.info.mig_mode === 'enabled');
+  return mig.length === 1 ? mig[0]!.id : undefined;
+}
+
+function ownerOf(proc: ProcessSample, look: CgroupLookup, input: AttributeInput, holders: ReadonlyMap<string, Set<string>>, podsOnDevice: ReadonlyMap<string, Set<string>>): { ns: string; pod: string; ctr: string } | UnattributedReason {
   if (look.kind === 'host') return 'host';
   if (look.kind === 'gone') return 'no_cgroup';
   const parent = input.devices.find((d) => d.id.uuid === proc.deviceUuid)?.id.parentUuid;
@@ -225,9 +251,11 @@ function ownerOf(proc: ProcessSample, input: AttributeInput, holders: ReadonlyMa
   }
   // With pod data from the API, a pod it does not know is not guessed at.
   if (input.kube) return 'unknown_pod';
-  // No pod data: a device held by exactly one container can only be used by that container's processes.
+  // No pod data: a device held by exactly one container can only be used by that container's
+  // processes, unless processes of several pods are on it (one that left lingers): then which
+  // pod is the holder is unknown.
   const distinct = [...new Set(candidates.map((c) => c.join('\u0000')))];
-  if (distinct.length === 1) {
+  if (distinct.length === 1 && podsOnDevice.get(proc.deviceUuid)?.size === 1) {
     const [ns, p, c] = distinct[0]!.split('\u0000') as [string, string, string];
     return { ns, pod: p, ctr: c };
   }

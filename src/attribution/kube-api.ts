@@ -88,6 +88,18 @@ export function podInfo(p: Obj): PodInfo {
   return { uid: String(p.metadata?.uid ?? ''), namespace: String(p.metadata?.namespace ?? ''), name: String(p.metadata?.name ?? ''), containers };
 }
 
+/** By UID, and static (mirror) pods also by their manifest hash: the UID their cgroup is named by. */
+export function podsByUid(pods: readonly Obj[]): Map<string, PodInfo> {
+  const out = new Map<string, PodInfo>();
+  for (const p of pods) {
+    const info = podInfo(p);
+    out.set(info.uid, info);
+    const hash = p.metadata?.annotations?.['kubernetes.io/config.hash'];
+    if (typeof hash === 'string' && hash) out.set(hash, info);
+  }
+  return out;
+}
+
 export function claimInfo(c: Obj): ClaimInfo {
   return {
     namespace: String(c.metadata?.namespace ?? ''),
@@ -216,7 +228,7 @@ export class KubeSource {
       // Synced only once pods, ResourceSlices and ResourceClaims are all listed and watched.
       reachable: this.caches.length === 3 && this.caches.every((c) => c.ok),
       pods,
-      podsByUid: new Map(pods.map((p) => [String(p.metadata?.uid), podInfo(p)])),
+      podsByUid: podsByUid(pods),
       sliceDevices: sliceDevices(items('resourceslices')),
       claims: items('resourceclaims').map(claimInfo),
     };

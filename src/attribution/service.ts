@@ -16,7 +16,7 @@ import { PodResourcesPoller } from './pod-resources.ts';
 export const ATTRIBUTION_FLAGS: readonly FlagSpec[] = [
   { name: 'attribution', kind: 'bool', default: 'true', help: 'Map devices and GPU processes to pods, containers and DRA claims (kubelet PodResources API, /proc/<pid>/cgroup, optional Kubernetes API).' },
   { name: 'kubelet.pod-resources-socket', kind: 'string', default: '/var/lib/kubelet/pod-resources/kubelet.sock', help: 'Unix socket of the kubelet PodResources API (mount the directory, read-only).' },
-  { name: 'attribution.interval', kind: 'string', default: 'collect', help: 'How often the kubelet PodResources List is polled; "collect" uses --collect.interval.' },
+  { name: 'attribution.interval', kind: 'duration', keyword: 'collect', default: 'collect', help: 'How often the kubelet PodResources List is polled; "collect" uses --collect.interval.' },
   { name: 'attribution.resource-names', kind: 'string', default: 'nvidia.com/*,amd.com/*,gpu.intel.com/*,habana.ai/*,aws.amazon.com/neuron*', help: 'Device-plugin resource names whose allocations are attributed, comma-separated, * matches anything.' },
   { name: 'attribution.dra-drivers', kind: 'string', default: 'gpu.nvidia.com,gpu.amd.com,gpu.intel.com,*.habana.ai,neuron.amazonaws.com', help: 'DRA drivers whose claims are reported even when no ResourceSlice locates the device, comma-separated, * matches anything.' },
   { name: 'path.procfs', kind: 'string', default: '/proc', help: 'procfs mount point; the host\'s (hostPID) to attribute GPU processes to containers.' },
@@ -35,7 +35,8 @@ export function createAttribution(config: Config, log: Logger, onChange: () => v
   const raw = config.raw;
   if (raw['attribution'] !== 'true') return undefined;
   const alog = log.child({ component: 'attribution' });
-  const intervalMs = raw['attribution.interval'] === 'collect' ? config.intervalMs : (parseDurationMs(raw['attribution.interval']!) ?? config.intervalMs);
+  // parseConfig has checked the value: "collect" or a positive duration.
+  const intervalMs = raw['attribution.interval'] === 'collect' ? config.intervalMs : parseDurationMs(raw['attribution.interval']!)!;
   const kubelet = new PodResourcesPoller({ socket: raw['kubelet.pod-resources-socket']!, intervalMs, timeoutMs: config.timeoutMs, log: alog, onChange });
 
   let kube: KubeSource | undefined;

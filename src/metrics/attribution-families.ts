@@ -33,7 +33,7 @@ export const ATTRIBUTION_FAMILIES: readonly MetricFamily[] = [
   },
   {
     name: 'accelerator_container_utilization_ratio',
-    help: 'Utilisation of a device held by this container alone (0..1). Absent for a shared device: there is no per-process utilisation source, and the device value is not the container\'s.',
+    help: 'Utilisation of a device held by this container alone (0..1), with no host or other pod\'s process on it. Absent for a shared device: there is no per-process utilisation source, and the device value is not the container\'s.',
     type: 'gauge',
     unit: 'ratio',
     labelNames: CONTAINER_LABELS,

@@ -118,7 +118,7 @@ describe('attribution end to end', { concurrency: 1 }, () => {
     ]);
     const dir = mkdtempSync(path.join(tmpdir(), 'ae-'));
     const e = await startExporter(
-      ['--collect.interval=300ms', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`, `--kubelet.pod-resources-socket=${kubelet.socket}`, `--path.procfs=${PROCFS}`, `--kubeconfig=${api.kubeconfig(dir)}`, '--kubernetes.node-name=gpu-node-1'],
+      ['--collect.interval=300ms', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`, `--kubelet.pod-resources-socket=${kubelet.socket}`, `--path.procfs=${path.join(FIXTURES, 'procfs/one-pod-one-gpu')}`, `--kubeconfig=${api.kubeconfig(dir)}`, '--kubernetes.node-name=gpu-node-1'],
       ENV,
     );
     try {

@@ -11,6 +11,8 @@ function run(args: string[], env: Record<string, string> = {}) {
 describe('command line', () => {
   for (const [args, message] of [
     [['--collect.interval=banana'], 'accelerator-exporter: invalid value "banana" for flag --collect.interval: expected a positive duration such as 10s, 500ms or 1m\n'],
+    [['--attribution.interval=often'], 'accelerator-exporter: invalid value "often" for flag --attribution.interval: expected a positive duration such as 10s, 500ms or 1m or "collect"\n'],
+    [['--attribution.interval=0s'], 'accelerator-exporter: invalid value "0s" for flag --attribution.interval: expected a positive duration such as 10s, 500ms or 1m or "collect"\n'],
     [['--bogus'], 'accelerator-exporter: unknown flag --bogus (see --help)\n'],
     [['--web.listen-address=nowhere'], 'accelerator-exporter: invalid value "nowhere" for flag --web.listen-address: expected [host]:port, e.g. :9477, 127.0.0.1:9477 or [::1]:9477\n'],
     [['--log.level=loud'], 'accelerator-exporter: invalid value "loud" for flag --log.level: expected one of debug, info, warn, error\n'],

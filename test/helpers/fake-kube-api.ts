@@ -25,13 +25,19 @@ export interface FakeKubeApi {
   close(): Promise<void>;
 }
 
-const PATHS: Record<string, { res: 'pods' | 'resourceslices' | 'resourceclaims'; kind: string; apiVersion: string }> = {
-  '/api/v1/pods': { res: 'pods', kind: 'PodList', apiVersion: 'v1' },
-  '/apis/resource.k8s.io/v1/resourceslices': { res: 'resourceslices', kind: 'ResourceSliceList', apiVersion: 'resource.k8s.io/v1' },
-  '/apis/resource.k8s.io/v1/resourceclaims': { res: 'resourceclaims', kind: 'ResourceClaimList', apiVersion: 'resource.k8s.io/v1' },
-};
+type Route = { res: 'pods' | 'resourceslices' | 'resourceclaims'; kind: string; apiVersion: string };
 
-export async function fakeKubeApi(): Promise<FakeKubeApi> {
+/** `resource.k8s.io` is served at one version only: v1 (1.34+) or v1beta1 (a 1.32 cluster; other versions 404). */
+function routes(resourceVersion: 'v1' | 'v1beta1'): Record<string, Route> {
+  return {
+    '/api/v1/pods': { res: 'pods', kind: 'PodList', apiVersion: 'v1' },
+    [`/apis/resource.k8s.io/${resourceVersion}/resourceslices`]: { res: 'resourceslices', kind: 'ResourceSliceList', apiVersion: `resource.k8s.io/${resourceVersion}` },
+    [`/apis/resource.k8s.io/${resourceVersion}/resourceclaims`]: { res: 'resourceclaims', kind: 'ResourceClaimList', apiVersion: `resource.k8s.io/${resourceVersion}` },
+  };
+}
+
+export async function fakeKubeApi(opts: { resourceVersion?: 'v1' | 'v1beta1' } = {}): Promise<FakeKubeApi> {
+  const PATHS = routes(opts.resourceVersion ?? 'v1');
   let rv = 100;
   const cols = new Map<string, Collection>();
   for (const p of Object.values(PATHS)) cols.set(p.res, { kind: p.kind, apiVersion: p.apiVersion, items: new Map(), watchers: new Set() });

@@ -123,6 +123,8 @@ export function parseDiscovery(stdout: string): XpuDevice[] {
 
 export interface XpuDetail {
   readonly memoryTotalBytes?: number;
+  /** `number_of_tiles`; more than one means `stats -j` is read for per-tile values. */
+  readonly tiles?: number;
   readonly info: Partial<Record<InfoKey, string>>;
 }
 
@@ -136,7 +138,7 @@ export function parseDiscoveryDetail(stdout: string): XpuDetail {
   if (serial) info.serial = serial;
   const ecc = str(doc.memory_ecc_state);
   if (ecc) info.ecc_mode = ecc;
-  return { memoryTotalBytes: parseNumber(str(doc.memory_physical_size_byte)), info };
+  return { memoryTotalBytes: parseNumber(str(doc.memory_physical_size_byte)), tiles: parseNumber(str(doc.number_of_tiles)), info };
 }
 
 export interface XpuDumpParse {

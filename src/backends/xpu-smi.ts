@@ -2,10 +2,15 @@
 // (and `discovery -d <id> -j` for static properties), then one
 // `dump -d <ids> -m <metric ids> -n 1` per sample. Discovery is repeated after
 // a failed dump or when the dump names a device discovery did not.
+// Devices whose `discovery -d` reports more than one tile also get one
+// `stats -d <id> -j` per sample for their tiles (partition devices); a
+// single-tile device costs no extra tool start.
 
 import type { BackendReading } from '../model.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
 import { firstLine, runTool } from './tool-run.ts';
+import { parseStats, xpuTileSamples } from './xpu-smi-stats.ts';
+import type { DeviceSample } from '../model.ts';
 import {
   XPU_DUMP_METRICS,
   XpuParseError,
@@ -58,7 +63,30 @@ export class XpuSmiBackend implements Backend {
     if (dump.unknownColumns.length > 0) this.deps.log.debug({ columns: dump.unknownColumns }, 'xpu-smi dump columns without a known metric id');
     if ([...dump.values.keys()].some((id) => !inv.devices.some((d) => d.deviceId === id))) this.inventory = undefined;
     const devices = inv.devices.map((d) => xpuDeviceSample(d, inv.details.get(d.deviceId), dump.values.get(d.deviceId)));
+    for (const d of inv.devices) {
+      const detail = inv.details.get(d.deviceId);
+      if ((detail?.tiles ?? 1) > 1) devices.push(...(await this.tiles(d, detail, signal)));
+    }
     return { devices, lost: [] };
+  }
+
+  /**
+   * A device's tiles from `stats -d <id> -j`. A failed stats run costs only the
+   * tiles of this sample: the device's own values from dump are still good.
+   */
+  private async tiles(dev: XpuDevice, detail: XpuDetail | undefined, signal: AbortSignal): Promise<DeviceSample[]> {
+    let why: string;
+    try {
+      const r = await runTool(this.deps, 'xpu-smi', this.path, ['stats', '-d', dev.deviceId, '-j'], signal);
+      const stats = parseStats(r.stdout);
+      if (stats.ok && r.exitCode === 0) return xpuTileSamples(dev, detail, stats.tiles);
+      why = stats.ok ? `exit code ${r.exitCode}` : `${stats.error}${stats.errno === undefined ? '' : ` (errno ${stats.errno})`}`;
+    } catch (err) {
+      if (signal.aborted || !(err instanceof BackendError || err instanceof XpuParseError)) throw err;
+      why = err.message;
+    }
+    this.deps.log.warn({ device: dev.deviceId, err: why }, 'xpu-smi stats failed; no tile values this sample');
+    return [];
   }
 
   private async discover(signal: AbortSignal): Promise<Inventory> {

@@ -25,6 +25,7 @@ describe('xpu-smi parsers', () => {
   it('reads static properties from discovery -d -j; "unknown" serial is absent', () => {
     assert.deepEqual(parseDiscoveryDetail(DETAIL), {
       memoryTotalBytes: 51522830336,
+      tiles: 1,
       info: { driver_version: 'I915_23.10.72_PSB_231129.76', ecc_mode: 'enabled' },
     });
   });

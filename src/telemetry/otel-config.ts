@@ -4,7 +4,7 @@
 // a value we do not recognise is reported and ignored, never fatal: the
 // Prometheus endpoint must keep working whatever the OTLP settings say.
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 export interface OtelSettings {
   readonly metrics: boolean;
@@ -25,7 +25,7 @@ export interface OtelSettings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
+const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 
 function set(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();

@@ -9,7 +9,7 @@ import { context, diag, DiagLogLevel, trace, type Attributes, type Observable } 
 import type { Logger } from 'pino';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { MetricFamily } from '../metrics/family.ts';
-import type { OtelSettings } from './otel-config.ts';
+import type { OtelSettings, OtlpProtocol } from './otel-config.ts';
 import { exportedFamilies, instrumentSpec, sampleAttributes } from './otel-names.ts';
 import { TRACER_NAME } from './tracing.ts';
 
@@ -84,13 +84,25 @@ async function start(opts: TelemetryOptions): Promise<Telemetry | undefined> {
 
 type Resource = import('@opentelemetry/resources').Resource;
 
+// Only the chosen protocol's exporter is imported: gRPC pulls in @grpc/grpc-js, which a
+// user of OTLP/HTTP should not pay for. Every exporter reads the endpoint, headers (gRPC:
+// as metadata), timeout, compression and TLS settings from OTEL_EXPORTER_OTLP_* itself;
+// for gRPC an http:// endpoint or OTEL_EXPORTER_OTLP_INSECURE=true means plaintext.
+async function metricExporter(protocol: OtlpProtocol) {
+  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
+  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+  return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+}
+
+async function traceExporter(protocol: OtlpProtocol) {
+  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+}
+
 async function startMetrics(opts: TelemetryOptions, resource: Resource): Promise<() => Promise<void>> {
   const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
-  // The exporters read the endpoint, headers, compression and TLS settings from OTEL_EXPORTER_OTLP_* themselves.
-  const exporter =
-    opts.settings.metricsProtocol === 'http/json'
-      ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter()
-      : new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+  const exporter = await metricExporter(opts.settings.metricsProtocol);
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: opts.settings.exportIntervalMs,
@@ -121,10 +133,7 @@ async function startMetrics(opts: TelemetryOptions, resource: Resource): Promise
 async function startTraces(opts: TelemetryOptions, resource: Resource): Promise<() => Promise<void>> {
   const { BatchSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
   const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
-  const exporter =
-    opts.settings.tracesProtocol === 'http/json'
-      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const exporter = await traceExporter(opts.settings.tracesProtocol);
   const provider = new TracerProvider({
     resource,
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: opts.settings.spanScheduleDelayMs })],

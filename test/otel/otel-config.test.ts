@@ -30,13 +30,17 @@ describe('otelSettings', () => {
   it('picks the protocol per signal and ignores unsupported values with a warning', () => {
     const s = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' });
     assert.deepEqual([s.metricsProtocol, s.tracesProtocol, s.warnings], ['http/json', 'http/protobuf', []]);
-    const g = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_METRICS_EXPORTER: 'prometheus' });
-    assert.equal(g.metricsProtocol, 'http/protobuf');
-    assert.equal(g.metrics, true);
-    assert.deepEqual(g.warnings, [
+    const g = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' });
+    assert.deepEqual([g.metricsProtocol, g.tracesProtocol, g.warnings], ['http/json', 'grpc', []]);
+    const t = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' });
+    assert.deepEqual([t.metricsProtocol, t.tracesProtocol], ['http/protobuf', 'grpc']);
+    const u = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'GRPC', OTEL_METRICS_EXPORTER: 'prometheus' });
+    assert.equal(u.metricsProtocol, 'http/protobuf');
+    assert.equal(u.metrics, true);
+    assert.deepEqual(u.warnings, [
       'OTEL_METRICS_EXPORTER=prometheus is not supported (supported: otlp, none); using otlp',
-      'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported (supported: http/protobuf, http/json); using http/protobuf',
-      'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported (supported: http/protobuf, http/json); using http/protobuf',
+      'OTEL_EXPORTER_OTLP_PROTOCOL=GRPC is not supported (supported: http/protobuf, http/json, grpc); using http/protobuf',
+      'OTEL_EXPORTER_OTLP_PROTOCOL=GRPC is not supported (supported: http/protobuf, http/json, grpc); using http/protobuf',
     ]);
   });
 

@@ -11,6 +11,7 @@ import type { Snapshot } from '../collect/snapshot.ts';
 import type { MetricFamily } from '../metrics/family.ts';
 import type { OtelSettings, OtlpProtocol } from './otel-config.ts';
 import { exportedFamilies, instrumentSpec, sampleAttributes } from './otel-names.ts';
+import { createSampler } from './sampler.ts';
 import { TRACER_NAME } from './tracing.ts';
 
 export interface TelemetryOptions {
@@ -69,7 +70,7 @@ async function start(opts: TelemetryOptions): Promise<Telemetry | undefined> {
   log.info(
     {
       metrics: settings.metrics ? { protocol: settings.metricsProtocol, intervalMs: settings.exportIntervalMs } : false,
-      traces: settings.traces ? { protocol: settings.tracesProtocol } : false,
+      traces: settings.traces ? { protocol: settings.tracesProtocol, sampler: settings.sampler.name, samplerRatio: settings.sampler.ratio } : false,
       resource: resource.attributes,
     },
     'OpenTelemetry export on',
@@ -136,6 +137,7 @@ async function startTraces(opts: TelemetryOptions, resource: Resource): Promise<
   const exporter = await traceExporter(opts.settings.tracesProtocol);
   const provider = new TracerProvider({
     resource,
+    sampler: await createSampler(opts.settings.sampler),
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: opts.settings.spanScheduleDelayMs })],
   });
   // Parent spans follow async work (tool runs, log lines) through AsyncLocalStorage.

@@ -295,6 +295,26 @@ describe('OTLP export', { concurrency: 1 }, () => {
     }
   });
 
+  it('honours OTEL_TRACES_SAMPLER: always_off sends no span and puts no trace id in the logs, metrics still flow', async () => {
+    const r = await startReceiver();
+    const e = await exporter(r, { OTEL_TRACES_SAMPLER: 'always_off', OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    try {
+      await firstSample(e);
+    } finally {
+      assert.equal(await e.stop(), 0);
+    }
+    try {
+      assert.ok(r.metrics.some((m) => point(m, 'hw.power', { 'hw.id': UUID })?.value === 631.95), 'the last metrics were flushed');
+      assert.deepEqual(r.traces.flatMap((t) => t.spans), []);
+      assert.ok(e.logs.some((l) => l.msg === 'backend reading devices'));
+      assert.ok(!e.logs.some((l) => 'trace_id' in l), 'a dropped trace is not referenced');
+      const on = e.logs.find((l) => l.msg === 'OpenTelemetry export on') as { traces?: { sampler?: string } } | undefined;
+      assert.equal(on?.traces?.sampler, 'always_off');
+    } finally {
+      await r.close();
+    }
+  });
+
   it('starts no OpenTelemetry export when no OTLP endpoint is configured', async () => {
     const e = await exporter(undefined, { OTEL_METRIC_EXPORT_INTERVAL: '100', OTEL_EXPORTER_OTLP_HEADERS: 'x=1' });
     try {

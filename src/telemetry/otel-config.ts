@@ -33,6 +33,12 @@ export interface OtelSettings {
   /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait before a batch is sent. */
   readonly spanScheduleDelayMs: number;
   readonly sampler: SamplerSetting;
+  /**
+   * Bound on the final flush at shutdown: the OTLP export timeout (the largest
+   * of the enabled signals', default 10 s) but at most FINAL_FLUSH_MAX_MS, so
+   * an unreachable collector cannot hold the exit past main's 5 s grace.
+   */
+  readonly shutdownTimeoutMs: number;
   /** Why a signal is off, for the startup log line. */
   readonly reasons: readonly string[];
   /** Values that were ignored, one sentence each. */
@@ -44,6 +50,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 const DEFAULT_SAMPLER = 'parentbased_always_on';
+/** The final flush's ceiling: leaves main's 5 s shutdown grace room for stopping the poller and the server. */
+export const FINAL_FLUSH_MAX_MS = 3_000;
+const OTLP_TIMEOUT_DEFAULT_MS = 10_000;
 
 function set(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
@@ -109,11 +118,18 @@ export function otelSettings(env: Env): OtelSettings {
     return { name, parentBased, root, ratio };
   };
 
+  // The exporters read and validate these themselves (and report bad values), so no warning here.
+  const otlpTimeout = (signal: 'METRICS' | 'TRACES'): number => {
+    const n = Number(set(env, `OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`) ?? set(env, 'OTEL_EXPORTER_OTLP_TIMEOUT'));
+    return Number.isFinite(n) && n > 0 ? n : OTLP_TIMEOUT_DEFAULT_MS;
+  };
+
   const disabled = set(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
   if (disabled) reasons.push('OTEL_SDK_DISABLED=true');
   const metrics = !disabled && enabled('METRICS', 'OTEL_METRICS_EXPORTER');
   const traces = !disabled && enabled('TRACES', 'OTEL_TRACES_EXPORTER');
   const exportIntervalMs = millis('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const signalTimeouts = [metrics && otlpTimeout('METRICS'), traces && otlpTimeout('TRACES')].filter((t) => t !== false);
   return {
     metrics,
     traces,
@@ -123,6 +139,7 @@ export function otelSettings(env: Env): OtelSettings {
     exportTimeoutMs: Math.min(millis('OTEL_METRIC_EXPORT_TIMEOUT', 30_000), exportIntervalMs),
     spanScheduleDelayMs: millis('OTEL_BSP_SCHEDULE_DELAY', 5_000),
     sampler: sampler(),
+    shutdownTimeoutMs: Math.min(Math.max(0, ...signalTimeouts), FINAL_FLUSH_MAX_MS),
     reasons,
     warnings,
   };

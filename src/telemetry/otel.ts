@@ -25,7 +25,7 @@ export interface TelemetryOptions {
 }
 
 export interface Telemetry {
-  /** Exports what is pending and stops; bounded by the export timeouts. */
+  /** Exports what is pending and stops; gives up after settings.shutdownTimeoutMs. */
   shutdown(): Promise<void>;
 }
 
@@ -77,7 +77,16 @@ async function start(opts: TelemetryOptions): Promise<Telemetry | undefined> {
   );
   return {
     async shutdown() {
-      const results = await Promise.allSettled(stops.map((s) => s()));
+      // The SDK's flush may retry an unreachable collector for the whole OTLP timeout;
+      // exiting cleanly within main's grace matters more than the last batch.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), settings.shutdownTimeoutMs)));
+      const results = await Promise.race([Promise.allSettled(stops.map((s) => s())), late]);
+      clearTimeout(timer);
+      if (results === 'late') {
+        log.warn({ timeoutMs: settings.shutdownTimeoutMs }, 'OpenTelemetry final export did not finish in time; what was pending is dropped');
+        return;
+      }
       for (const r of results) if (r.status === 'rejected') log.warn({ err: String(r.reason) }, 'OpenTelemetry shutdown failed');
     },
   };

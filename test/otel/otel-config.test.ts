@@ -53,4 +53,14 @@ describe('otelSettings', () => {
     assert.equal(bad.exportIntervalMs, 60_000);
     assert.equal(bad.warnings.length, 1);
   });
+
+  it('bounds the final flush by the OTLP timeout of the enabled signals, at most 3 s', () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c' };
+    assert.equal(otelSettings(on).shutdownTimeoutMs, 3_000, 'the 10 s OTLP default is cut to 3 s');
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }).shutdownTimeoutMs, 1_500);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000' }).shutdownTimeoutMs, 2_000);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000', OTEL_TRACES_EXPORTER: 'none' }).shutdownTimeoutMs, 500);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }).shutdownTimeoutMs, 3_000);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }).warnings.length, 0, 'the exporters report a bad timeout themselves');
+  });
 });

@@ -4,6 +4,7 @@
 // arrive as one trace; nothing may be sent when nothing is configured.
 
 import assert from 'node:assert/strict';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { snapshotFamilies } from '../../src/metrics/catalog.ts';
@@ -313,6 +314,25 @@ describe('OTLP export', { concurrency: 1 }, () => {
     } finally {
       await r.close();
     }
+  });
+
+  it('exits 0 within the shutdown grace when the collector is down: the final flush gives up after 3 s', async () => {
+    // A loopback port nobody listens on: OTLP/HTTP retries a refused connection for the whole 10 s OTLP timeout.
+    const closed = createNetServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const e = await exporter(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    await firstSample(e);
+    const t0 = performance.now();
+    // main forces exit code 1 after 5 s: 0 means the flush let go in time.
+    assert.equal(await e.stop(), 0);
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed < 5_000, `took ${Math.round(elapsed)} ms`);
+    assert.deepEqual(
+      e.logs.filter((l) => l.msg === 'OpenTelemetry final export did not finish in time; what was pending is dropped').map((l) => l.timeoutMs),
+      [3_000],
+    );
   });
 
   it('starts no OpenTelemetry export when no OTLP endpoint is configured', async () => {

@@ -4,7 +4,22 @@
 // a value we do not recognise is reported and ignored, never fatal: the
 // Prometheus endpoint must keep working whatever the OTLP settings say.
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
+/**
+ * OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG as the configuration spec
+ * defines them. sdk-trace 3.x no longer reads these variables, so they are
+ * read here; src/telemetry/sampler.ts builds the SDK sampler from this.
+ */
+export interface SamplerSetting {
+  /** The spec's name, e.g. parentbased_traceidratio. */
+  readonly name: string;
+  /** Children follow their parent's decision; the root rule only decides for root spans. */
+  readonly parentBased: boolean;
+  readonly root: 'always_on' | 'always_off' | 'traceidratio';
+  /** For traceidratio: the fraction of traces kept, 0..1; 1 otherwise. */
+  readonly ratio: number;
+}
 
 export interface OtelSettings {
   readonly metrics: boolean;
@@ -17,6 +32,13 @@ export interface OtelSettings {
   readonly exportTimeoutMs: number;
   /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait before a batch is sent. */
   readonly spanScheduleDelayMs: number;
+  readonly sampler: SamplerSetting;
+  /**
+   * Bound on the final flush at shutdown: the OTLP export timeout (the largest
+   * of the enabled signals', default 10 s) but at most FINAL_FLUSH_MAX_MS, so
+   * an unreachable collector cannot hold the exit past main's 5 s grace.
+   */
+  readonly shutdownTimeoutMs: number;
   /** Why a signal is off, for the startup log line. */
   readonly reasons: readonly string[];
   /** Values that were ignored, one sentence each. */
@@ -25,7 +47,12 @@ export interface OtelSettings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
+const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+const DEFAULT_SAMPLER = 'parentbased_always_on';
+/** The final flush's ceiling: leaves main's 5 s shutdown grace room for stopping the poller and the server. */
+export const FINAL_FLUSH_MAX_MS = 3_000;
+const OTLP_TIMEOUT_DEFAULT_MS = 10_000;
 
 function set(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
@@ -72,11 +99,37 @@ export function otelSettings(env: Env): OtelSettings {
     return fallback;
   };
 
+  const sampler = (): SamplerSetting => {
+    let name: string = set(env, 'OTEL_TRACES_SAMPLER') ?? DEFAULT_SAMPLER;
+    if (!(SAMPLERS as readonly string[]).includes(name)) {
+      warnings.push(`OTEL_TRACES_SAMPLER=${name} is not supported (supported: ${SAMPLERS.join(', ')}); using ${DEFAULT_SAMPLER}`);
+      name = DEFAULT_SAMPLER;
+    }
+    const parentBased = name.startsWith('parentbased_');
+    const root = name.replace(/^parentbased_/, '') as SamplerSetting['root'];
+    let ratio = 1;
+    // The argument only means something to the ratio samplers; the spec lets others ignore it.
+    const arg = set(env, 'OTEL_TRACES_SAMPLER_ARG');
+    if (root === 'traceidratio' && arg !== undefined) {
+      const n = Number(arg);
+      if (Number.isFinite(n) && n >= 0 && n <= 1) ratio = n;
+      else warnings.push(`OTEL_TRACES_SAMPLER_ARG=${arg} is not a ratio between 0 and 1; using 1`);
+    }
+    return { name, parentBased, root, ratio };
+  };
+
+  // The exporters read and validate these themselves (and report bad values), so no warning here.
+  const otlpTimeout = (signal: 'METRICS' | 'TRACES'): number => {
+    const n = Number(set(env, `OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`) ?? set(env, 'OTEL_EXPORTER_OTLP_TIMEOUT'));
+    return Number.isFinite(n) && n > 0 ? n : OTLP_TIMEOUT_DEFAULT_MS;
+  };
+
   const disabled = set(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
   if (disabled) reasons.push('OTEL_SDK_DISABLED=true');
   const metrics = !disabled && enabled('METRICS', 'OTEL_METRICS_EXPORTER');
   const traces = !disabled && enabled('TRACES', 'OTEL_TRACES_EXPORTER');
   const exportIntervalMs = millis('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const signalTimeouts = [metrics && otlpTimeout('METRICS'), traces && otlpTimeout('TRACES')].filter((t) => t !== false);
   return {
     metrics,
     traces,
@@ -85,6 +138,8 @@ export function otelSettings(env: Env): OtelSettings {
     exportIntervalMs,
     exportTimeoutMs: Math.min(millis('OTEL_METRIC_EXPORT_TIMEOUT', 30_000), exportIntervalMs),
     spanScheduleDelayMs: millis('OTEL_BSP_SCHEDULE_DELAY', 5_000),
+    sampler: sampler(),
+    shutdownTimeoutMs: Math.min(Math.max(0, ...signalTimeouts), FINAL_FLUSH_MAX_MS),
     reasons,
     warnings,
   };

@@ -9,8 +9,9 @@ import { context, diag, DiagLogLevel, trace, type Attributes, type Observable } 
 import type { Logger } from 'pino';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { MetricFamily } from '../metrics/family.ts';
-import type { OtelSettings } from './otel-config.ts';
+import type { OtelSettings, OtlpProtocol } from './otel-config.ts';
 import { exportedFamilies, instrumentSpec, sampleAttributes } from './otel-names.ts';
+import { createSampler } from './sampler.ts';
 import { TRACER_NAME } from './tracing.ts';
 
 export interface TelemetryOptions {
@@ -24,7 +25,7 @@ export interface TelemetryOptions {
 }
 
 export interface Telemetry {
-  /** Exports what is pending and stops; bounded by the export timeouts. */
+  /** Exports what is pending and stops; gives up after settings.shutdownTimeoutMs. */
   shutdown(): Promise<void>;
 }
 
@@ -69,14 +70,23 @@ async function start(opts: TelemetryOptions): Promise<Telemetry | undefined> {
   log.info(
     {
       metrics: settings.metrics ? { protocol: settings.metricsProtocol, intervalMs: settings.exportIntervalMs } : false,
-      traces: settings.traces ? { protocol: settings.tracesProtocol } : false,
+      traces: settings.traces ? { protocol: settings.tracesProtocol, sampler: settings.sampler.name, samplerRatio: settings.sampler.ratio } : false,
       resource: resource.attributes,
     },
     'OpenTelemetry export on',
   );
   return {
     async shutdown() {
-      const results = await Promise.allSettled(stops.map((s) => s()));
+      // The SDK's flush may retry an unreachable collector for the whole OTLP timeout;
+      // exiting cleanly within main's grace matters more than the last batch.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), settings.shutdownTimeoutMs)));
+      const results = await Promise.race([Promise.allSettled(stops.map((s) => s())), late]);
+      clearTimeout(timer);
+      if (results === 'late') {
+        log.warn({ timeoutMs: settings.shutdownTimeoutMs }, 'OpenTelemetry final export did not finish in time; what was pending is dropped');
+        return;
+      }
       for (const r of results) if (r.status === 'rejected') log.warn({ err: String(r.reason) }, 'OpenTelemetry shutdown failed');
     },
   };
@@ -84,13 +94,25 @@ async function start(opts: TelemetryOptions): Promise<Telemetry | undefined> {
 
 type Resource = import('@opentelemetry/resources').Resource;
 
+// Only the chosen protocol's exporter is imported: gRPC pulls in @grpc/grpc-js, which a
+// user of OTLP/HTTP should not pay for. Every exporter reads the endpoint, headers (gRPC:
+// as metadata), timeout, compression and TLS settings from OTEL_EXPORTER_OTLP_* itself;
+// for gRPC an http:// endpoint or OTEL_EXPORTER_OTLP_INSECURE=true means plaintext.
+async function metricExporter(protocol: OtlpProtocol) {
+  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
+  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
+  return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+}
+
+async function traceExporter(protocol: OtlpProtocol) {
+  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+}
+
 async function startMetrics(opts: TelemetryOptions, resource: Resource): Promise<() => Promise<void>> {
   const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
-  // The exporters read the endpoint, headers, compression and TLS settings from OTEL_EXPORTER_OTLP_* themselves.
-  const exporter =
-    opts.settings.metricsProtocol === 'http/json'
-      ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter()
-      : new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
+  const exporter = await metricExporter(opts.settings.metricsProtocol);
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: opts.settings.exportIntervalMs,
@@ -121,12 +143,10 @@ async function startMetrics(opts: TelemetryOptions, resource: Resource): Promise
 async function startTraces(opts: TelemetryOptions, resource: Resource): Promise<() => Promise<void>> {
   const { BatchSpanProcessor, TracerProvider } = await import('@opentelemetry/sdk-trace');
   const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
-  const exporter =
-    opts.settings.tracesProtocol === 'http/json'
-      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const exporter = await traceExporter(opts.settings.tracesProtocol);
   const provider = new TracerProvider({
     resource,
+    sampler: await createSampler(opts.settings.sampler),
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: opts.settings.spanScheduleDelayMs })],
   });
   // Parent spans follow async work (tool runs, log lines) through AsyncLocalStorage.

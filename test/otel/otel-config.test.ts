@@ -30,13 +30,17 @@ describe('otelSettings', () => {
   it('picks the protocol per signal and ignores unsupported values with a warning', () => {
     const s = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' });
     assert.deepEqual([s.metricsProtocol, s.tracesProtocol, s.warnings], ['http/json', 'http/protobuf', []]);
-    const g = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_METRICS_EXPORTER: 'prometheus' });
-    assert.equal(g.metricsProtocol, 'http/protobuf');
-    assert.equal(g.metrics, true);
-    assert.deepEqual(g.warnings, [
+    const g = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' });
+    assert.deepEqual([g.metricsProtocol, g.tracesProtocol, g.warnings], ['http/json', 'grpc', []]);
+    const t = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' });
+    assert.deepEqual([t.metricsProtocol, t.tracesProtocol], ['http/protobuf', 'grpc']);
+    const u = otelSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'GRPC', OTEL_METRICS_EXPORTER: 'prometheus' });
+    assert.equal(u.metricsProtocol, 'http/protobuf');
+    assert.equal(u.metrics, true);
+    assert.deepEqual(u.warnings, [
       'OTEL_METRICS_EXPORTER=prometheus is not supported (supported: otlp, none); using otlp',
-      'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported (supported: http/protobuf, http/json); using http/protobuf',
-      'OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported (supported: http/protobuf, http/json); using http/protobuf',
+      'OTEL_EXPORTER_OTLP_PROTOCOL=GRPC is not supported (supported: http/protobuf, http/json, grpc); using http/protobuf',
+      'OTEL_EXPORTER_OTLP_PROTOCOL=GRPC is not supported (supported: http/protobuf, http/json, grpc); using http/protobuf',
     ]);
   });
 
@@ -48,5 +52,15 @@ describe('otelSettings', () => {
     const bad = otelSettings({ OTEL_METRIC_EXPORT_INTERVAL: '-3' });
     assert.equal(bad.exportIntervalMs, 60_000);
     assert.equal(bad.warnings.length, 1);
+  });
+
+  it('bounds the final flush by the OTLP timeout of the enabled signals, at most 3 s', () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c' };
+    assert.equal(otelSettings(on).shutdownTimeoutMs, 3_000, 'the 10 s OTLP default is cut to 3 s');
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: '1500' }).shutdownTimeoutMs, 1_500);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000' }).shutdownTimeoutMs, 2_000);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2000', OTEL_TRACES_EXPORTER: 'none' }).shutdownTimeoutMs, 500);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }).shutdownTimeoutMs, 3_000);
+    assert.equal(otelSettings({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: 'soon' }).warnings.length, 0, 'the exporters report a bad timeout themselves');
   });
 });

@@ -4,12 +4,13 @@
 // arrive as one trace; nothing may be sent when nothing is configured.
 
 import assert from 'node:assert/strict';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { snapshotFamilies } from '../../src/metrics/catalog.ts';
 import { attributeKey, exportedFamilies, instrumentSpec } from '../../src/telemetry/otel-names.ts';
 import { FAKE_TOOLS, FIXTURES, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
-import { startReceiver, type Attrs, type MetricsExport, type Receiver, type ReceivedSpan } from './otlp-receiver.ts';
+import { startGrpcReceiver, startReceiver, type Attrs, type MetricsExport, type Receiver, type ReceivedSpan } from './otlp-receiver.ts';
 
 const FAKE = path.join(FAKE_TOOLS, 'nvidia-smi');
 const H100 = path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt');
@@ -72,6 +73,73 @@ function cycles(spans: readonly ReceivedSpan[]): { cycle: ReceivedSpan; tools: R
     .map((cycle) => ({ cycle, tools: spans.filter((s) => s.parentSpanId === cycle.spanId) }));
 }
 
+/**
+ * One export against the same run's /metrics: the sample's key values under the
+ * semantic-convention names and units, then every series of every exported family,
+ * translated by label, equal to the OTLP points of its instrument, and nothing more.
+ */
+function assertSameAsScrape(exp: MetricsExport, body: string): void {
+  assert.equal(exp.resource['service.name'], 'accelerator-exporter');
+
+  const gpu = { 'hw.id': UUID, 'hw.type': 'gpu', 'hw.vendor': 'nvidia', 'hw.model': 'NVIDIA H100 80GB HBM3', 'accelerator.pci_bus_id': '0000:00:09.0', 'accelerator.index': '0' };
+  assert.deepEqual(point(exp, 'hw.gpu.utilization', gpu), { unit: '1', value: 1 });
+  assert.deepEqual(point(exp, 'hw.gpu.memory.usage', gpu), { unit: 'By', value: 20780679168 });
+  assert.deepEqual(point(exp, 'hw.gpu.memory.limit', gpu), { unit: 'By', value: 85520809984 });
+  assert.deepEqual(point(exp, 'hw.power', gpu), { unit: 'W', value: 631.95 });
+  assert.deepEqual(point(exp, 'hw.temperature', { ...gpu, 'hw.sensor_location': 'gpu' }), { unit: 'Cel', value: 59 });
+  const errors = exp.metrics.find((m) => m.name === 'hw.errors');
+  assert.equal(errors?.kind, 'sum');
+  assert.equal(errors?.monotonic, true);
+  assert.equal(errors?.unit, '{error}');
+
+  // Whole-set comparison: every series of every snapshot family in /metrics, translated by
+  // label, equals the OTLP points of its instrument, and OTLP carries nothing more.
+  const families = exportedFamilies(snapshotFamilies({ version: '', nodeVersion: '' }));
+  const byName = new Map(families.map((f) => [f.name, instrumentSpec(f)]));
+  const expected = parseProm(body)
+    .filter((s) => byName.has(s.name))
+    .map((s) => {
+      const spec = byName.get(s.name)!;
+      const attributes: Attrs = { ...spec.constantAttributes };
+      for (const [k, v] of Object.entries(s.labels)) attributes[attributeKey(k)] = v;
+      return { name: spec.name, attributes, value: s.value };
+    });
+  const names = new Set([...byName.values()].map((s) => s.name));
+  const received = exp.metrics.filter((m) => names.has(m.name)).flatMap((m) => m.points.map((p) => ({ name: m.name, ...p })));
+  assert.deepEqual(lines(received), lines(expected));
+  assert.ok(expected.length > 50, `only ${expected.length} series compared`);
+  for (const f of families) {
+    const m = exp.metrics.find((x) => x.name === byName.get(f.name)!.name);
+    if (!m) continue;
+    assert.equal(m.description, f.help);
+    assert.equal(m.kind, f.type === 'counter' ? 'sum' : 'gauge', f.name);
+  }
+  assert.ok(!exp.metrics.some((m) => m.name.startsWith('process')), 'process_* families stay Prometheus-only');
+}
+
+/** After a SIGTERM flush with one collection cycle: that cycle is one trace with a child per tool run, and nothing else. */
+function assertOneCycleFlushed(r: Receiver): void {
+  const spans = r.traces.flatMap((t) => t.spans);
+  const [c, ...more] = cycles(spans);
+  assert.ok(c, 'the cycle span was flushed');
+  assert.equal(more.length, 0);
+  assert.equal(c.cycle.parentSpanId, '');
+  assert.deepEqual(c.cycle.attributes['accelerator.outcome'], 'ok');
+  assert.deepEqual(c.cycle.attributes['accelerator.backend'], 'nvidia-smi');
+  assert.deepEqual(c.cycle.attributes['accelerator.devices'], 1);
+  // First cycle: field discovery, the GPU query, the process query.
+  assert.deepEqual(
+    c.tools.map((t) => [t.name, t.traceId, (t.attributes['process.command_args'] as string[])[1]!.split('=')[0], t.attributes['accelerator.outcome'], t.attributes['process.exit.code']]),
+    [
+      ['exec nvidia-smi', c.cycle.traceId, '--help-query-gpu', 'ok', 0],
+      ['exec nvidia-smi', c.cycle.traceId, '--query-gpu', 'ok', 0],
+      ['exec nvidia-smi', c.cycle.traceId, '--query-compute-apps', 'ok', 0],
+    ],
+  );
+  for (const t of c.tools) assert.equal(typeof t.attributes['accelerator.duration_s'], 'number');
+  assert.equal(spans.length, 4, 'no span outside the cycle');
+}
+
 // One exporter at a time: the machine has two cores and other suites run tools under a 1 s bound.
 describe('OTLP export', { concurrency: 1 }, () => {
   let receiver: Receiver;
@@ -89,45 +157,10 @@ describe('OTLP export', { concurrency: 1 }, () => {
       const exp = await waitFor('an export holding the sample', async () => r.metrics.find((m) => m.metrics.some((x) => x.name === 'hw.gpu.utilization')));
       const body = (await e.scrape()).body;
       assert.equal(exp.contentType, 'application/x-protobuf');
-
-      assert.equal(exp.resource['service.name'], 'accelerator-exporter');
       assert.equal(exp.resource['k8s.node.name'], 'node-a');
       assert.equal(exp.resource['deployment.environment.name'], 'test');
 
-      const gpu = { 'hw.id': UUID, 'hw.type': 'gpu', 'hw.vendor': 'nvidia', 'hw.model': 'NVIDIA H100 80GB HBM3', 'accelerator.pci_bus_id': '0000:00:09.0', 'accelerator.index': '0' };
-      assert.deepEqual(point(exp, 'hw.gpu.utilization', gpu), { unit: '1', value: 1 });
-      assert.deepEqual(point(exp, 'hw.gpu.memory.usage', gpu), { unit: 'By', value: 20780679168 });
-      assert.deepEqual(point(exp, 'hw.gpu.memory.limit', gpu), { unit: 'By', value: 85520809984 });
-      assert.deepEqual(point(exp, 'hw.power', gpu), { unit: 'W', value: 631.95 });
-      assert.deepEqual(point(exp, 'hw.temperature', { ...gpu, 'hw.sensor_location': 'gpu' }), { unit: 'Cel', value: 59 });
-      const errors = exp.metrics.find((m) => m.name === 'hw.errors');
-      assert.equal(errors?.kind, 'sum');
-      assert.equal(errors?.monotonic, true);
-      assert.equal(errors?.unit, '{error}');
-
-      // Whole-set comparison: every series of every snapshot family in /metrics, translated by
-      // label, equals the OTLP points of its instrument, and OTLP carries nothing more.
-      const families = exportedFamilies(snapshotFamilies({ version: '', nodeVersion: '' }));
-      const byName = new Map(families.map((f) => [f.name, instrumentSpec(f)]));
-      const expected = parseProm(body)
-        .filter((s) => byName.has(s.name))
-        .map((s) => {
-          const spec = byName.get(s.name)!;
-          const attributes: Attrs = { ...spec.constantAttributes };
-          for (const [k, v] of Object.entries(s.labels)) attributes[attributeKey(k)] = v;
-          return { name: spec.name, attributes, value: s.value };
-        });
-      const names = new Set([...byName.values()].map((s) => s.name));
-      const received = exp.metrics.filter((m) => names.has(m.name)).flatMap((m) => m.points.map((p) => ({ name: m.name, ...p })));
-      assert.deepEqual(lines(received), lines(expected));
-      assert.ok(expected.length > 50, `only ${expected.length} series compared`);
-      for (const f of families) {
-        const m = exp.metrics.find((x) => x.name === byName.get(f.name)!.name);
-        if (!m) continue;
-        assert.equal(m.description, f.help);
-        assert.equal(m.kind, f.type === 'counter' ? 'sum' : 'gauge', f.name);
-      }
-      assert.ok(!exp.metrics.some((m) => m.name.startsWith('process')), 'process_* families stay Prometheus-only');
+      assertSameAsScrape(exp, body);
     } finally {
       await e.stop();
       await r.close();
@@ -145,31 +178,67 @@ describe('OTLP export', { concurrency: 1 }, () => {
     }
     try {
       assert.ok(r.metrics.some((m) => point(m, 'hw.power', { 'hw.id': UUID })?.value === 631.95), 'the last metrics were flushed');
-      const spans = r.traces.flatMap((t) => t.spans);
-      const [c, ...more] = cycles(spans);
-      assert.ok(c, 'the cycle span was flushed');
-      assert.equal(more.length, 0);
-      assert.equal(c.cycle.parentSpanId, '');
-      assert.deepEqual(c.cycle.attributes['accelerator.outcome'], 'ok');
-      assert.deepEqual(c.cycle.attributes['accelerator.backend'], 'nvidia-smi');
-      assert.deepEqual(c.cycle.attributes['accelerator.devices'], 1);
-      // First cycle: field discovery, the GPU query, the process query.
-      assert.deepEqual(
-        c.tools.map((t) => [t.name, t.traceId, (t.attributes['process.command_args'] as string[])[1]!.split('=')[0], t.attributes['accelerator.outcome'], t.attributes['process.exit.code']]),
-        [
-          ['exec nvidia-smi', c.cycle.traceId, '--help-query-gpu', 'ok', 0],
-          ['exec nvidia-smi', c.cycle.traceId, '--query-gpu', 'ok', 0],
-          ['exec nvidia-smi', c.cycle.traceId, '--query-compute-apps', 'ok', 0],
-        ],
-      );
-      for (const t of c.tools) assert.equal(typeof t.attributes['accelerator.duration_s'], 'number');
-      assert.equal(spans.length, 4, 'no span outside the cycle');
+      assertOneCycleFlushed(r);
       // The shutdown is not part of any cycle, though the first signal listener may be added inside one.
       const shutdown = e.logs.find((l) => l.msg === 'shutting down');
       assert.ok(shutdown);
       assert.equal(shutdown.trace_id, undefined);
     } finally {
       await r.close();
+    }
+  });
+
+  it('pushes the same metrics over gRPC, headers as metadata, and flushes the cycle as one trace on SIGTERM', async () => {
+    const r = await startGrpcReceiver();
+    const e = await exporter(r, {
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=test-key',
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    try {
+      await firstSample(e);
+      const exp = await waitFor('a gRPC export holding the sample', async () => r.metrics.find((m) => m.metrics.some((x) => x.name === 'hw.gpu.utilization')));
+      assertSameAsScrape(exp, (await e.scrape()).body);
+    } finally {
+      assert.equal(await e.stop(), 0);
+    }
+    try {
+      assertOneCycleFlushed(r);
+      const on = e.logs.find((l) => l.msg === 'OpenTelemetry export on') as { metrics?: { protocol?: string }; traces?: { protocol?: string } } | undefined;
+      assert.deepEqual([on?.metrics?.protocol, on?.traces?.protocol], ['grpc', 'grpc']);
+      assert.ok(!e.logs.some((l) => String(l.msg).startsWith('opentelemetry:')), 'no export failure');
+      const paths = new Set(r.requests.map((q) => q.path));
+      assert.deepEqual([...paths].sort(), ['/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', '/opentelemetry.proto.collector.trace.v1.TraceService/Export']);
+      assert.ok(r.requests.every((q) => q.headers['x-api-key'] === 'test-key'), 'OTEL_EXPORTER_OTLP_HEADERS arrive as gRPC metadata');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('picks the protocol per signal: traces over gRPC (scheme-less endpoint, OTEL_EXPORTER_OTLP_INSECURE), metrics over http/protobuf', async () => {
+    const g = await startGrpcReceiver();
+    const h = await startReceiver();
+    const e = await exporter(undefined, {
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: g.url.replace('http://', ''),
+      OTEL_EXPORTER_OTLP_INSECURE: 'true',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${h.url}/v1/metrics`,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    try {
+      await firstSample(e);
+    } finally {
+      assert.equal(await e.stop(), 0);
+    }
+    try {
+      assertOneCycleFlushed(g);
+      assert.deepEqual([g.metrics.length, h.traces.length], [0, 0]);
+      assert.ok(h.metrics.some((m) => m.contentType === 'application/x-protobuf' && point(m, 'hw.power', { 'hw.id': UUID })?.value === 631.95));
+    } finally {
+      await g.close();
+      await h.close();
     }
   });
 
@@ -225,6 +294,45 @@ describe('OTLP export', { concurrency: 1 }, () => {
     } finally {
       await r.close();
     }
+  });
+
+  it('honours OTEL_TRACES_SAMPLER: always_off sends no span and puts no trace id in the logs, metrics still flow', async () => {
+    const r = await startReceiver();
+    const e = await exporter(r, { OTEL_TRACES_SAMPLER: 'always_off', OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    try {
+      await firstSample(e);
+    } finally {
+      assert.equal(await e.stop(), 0);
+    }
+    try {
+      assert.ok(r.metrics.some((m) => point(m, 'hw.power', { 'hw.id': UUID })?.value === 631.95), 'the last metrics were flushed');
+      assert.deepEqual(r.traces.flatMap((t) => t.spans), []);
+      assert.ok(e.logs.some((l) => l.msg === 'backend reading devices'));
+      assert.ok(!e.logs.some((l) => 'trace_id' in l), 'a dropped trace is not referenced');
+      const on = e.logs.find((l) => l.msg === 'OpenTelemetry export on') as { traces?: { sampler?: string } } | undefined;
+      assert.equal(on?.traces?.sampler, 'always_off');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('exits 0 within the shutdown grace when the collector is down: the final flush gives up after 3 s', async () => {
+    // A loopback port nobody listens on: OTLP/HTTP retries a refused connection for the whole 10 s OTLP timeout.
+    const closed = createNetServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const e = await exporter(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_METRIC_EXPORT_INTERVAL: '600000', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    await firstSample(e);
+    const t0 = performance.now();
+    // main forces exit code 1 after 5 s: 0 means the flush let go in time.
+    assert.equal(await e.stop(), 0);
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed < 5_000, `took ${Math.round(elapsed)} ms`);
+    assert.deepEqual(
+      e.logs.filter((l) => l.msg === 'OpenTelemetry final export did not finish in time; what was pending is dropped').map((l) => l.timeoutMs),
+      [3_000],
+    );
   });
 
   it('starts no OpenTelemetry export when no OTLP endpoint is configured', async () => {

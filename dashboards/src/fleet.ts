@@ -2,7 +2,7 @@
 
 import type { DashboardSpec } from './grafana.ts';
 import { hideColumns } from './grafana.ts';
-import { allocated, allocatedIdle, BUSY_THRESHOLDS, DEV, DEV_OR_UNKNOWN, missingOrLost, PERCENT } from './promql.ts';
+import { allocated, allocatedIdle, BUSY_THRESHOLDS, DEV_OR_UNKNOWN, PHYSICAL, missingOrLost, PERCENT } from './promql.ts';
 
 const ALLOC = 'node=~"$node"';
 
@@ -20,8 +20,8 @@ export const fleet: DashboardSpec = {
     {
       row: 'Overview',
       panels: [
-        { type: 'stat', title: 'Accelerators', w: 3, h: 4, targets: [{ expr: `count(accelerator_device_up{${DEV}})` }] },
-        { type: 'stat', title: 'Answering', w: 3, h: 4, targets: [{ expr: `sum(accelerator_device_up{${DEV}})` }] },
+        { type: 'stat', title: 'Accelerators', w: 3, h: 4, targets: [{ expr: `count(accelerator_device_up{${PHYSICAL}})` }] },
+        { type: 'stat', title: 'Answering', w: 3, h: 4, targets: [{ expr: `sum(accelerator_device_up{${PHYSICAL}})` }] },
         {
           type: 'stat',
           title: 'Missing or lost',
@@ -37,7 +37,7 @@ export const fleet: DashboardSpec = {
           description: 'Devices allocated to at least one pod (device plugin or DRA).',
           w: 3,
           h: 4,
-          targets: [{ expr: `count(${allocated(ALLOC)} * on (node, uuid) group_left () max by (node, uuid) (accelerator_info{${DEV}})) or vector(0)` }],
+          targets: [{ expr: `count(${allocated(ALLOC)} * on (node, uuid) group_left () max by (node, uuid) (accelerator_info{${PHYSICAL}})) or vector(0)` }],
         },
         {
           type: 'stat',
@@ -46,10 +46,10 @@ export const fleet: DashboardSpec = {
           w: 3,
           h: 4,
           thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'orange' }],
-          targets: [{ expr: `count(count by (node, uuid) (${allocatedIdle(ALLOC, DEV)})) or vector(0)` }],
+          targets: [{ expr: `count(count by (node, uuid) (${allocatedIdle(ALLOC, PHYSICAL)})) or vector(0)` }],
         },
-        { type: 'stat', title: 'Mean utilisation', w: 3, h: 4, ...PERCENT, thresholds: BUSY_THRESHOLDS, targets: [{ expr: `avg(hw_gpu_utilization_ratio{${DEV}})` }] },
-        { type: 'stat', title: 'Power now', w: 3, h: 4, unit: 'watt', targets: [{ expr: `sum(hw_power_watts{${DEV}})` }] },
+        { type: 'stat', title: 'Mean utilisation', w: 3, h: 4, ...PERCENT, thresholds: BUSY_THRESHOLDS, targets: [{ expr: `avg(hw_gpu_utilization_ratio{${PHYSICAL}})` }] },
+        { type: 'stat', title: 'Power now', w: 3, h: 4, unit: 'watt', targets: [{ expr: `sum(hw_power_watts{${PHYSICAL}})` }] },
         {
           type: 'gauge',
           title: 'Memory used',
@@ -57,21 +57,21 @@ export const fleet: DashboardSpec = {
           h: 4,
           ...PERCENT,
           thresholds: [{ value: null, color: 'green' }, { value: 0.8, color: 'orange' }, { value: 0.95, color: 'red' }],
-          targets: [{ expr: `sum(hw_gpu_memory_usage_bytes{${DEV}}) / sum(hw_gpu_memory_limit_bytes{${DEV}})` }],
+          targets: [{ expr: `sum(hw_gpu_memory_usage_bytes{${PHYSICAL}}) / sum(hw_gpu_memory_limit_bytes{${PHYSICAL}})` }],
         },
       ],
     },
     {
       row: 'Utilisation and memory',
       panels: [
-        { type: 'timeseries', title: 'Utilisation by node', ...PERCENT, targets: [{ expr: `avg by (node) (hw_gpu_utilization_ratio{${DEV}})`, legend: '{{node}}' }] },
-        { type: 'timeseries', title: 'Utilisation by model', ...PERCENT, targets: [{ expr: `avg by (vendor, model) (hw_gpu_utilization_ratio{${DEV}})`, legend: '{{model}}' }] },
-        { type: 'timeseries', title: 'Memory used by node', unit: 'bytes', targets: [{ expr: `sum by (node) (hw_gpu_memory_usage_bytes{${DEV}})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Utilisation by node', ...PERCENT, targets: [{ expr: `avg by (node) (hw_gpu_utilization_ratio{${PHYSICAL}})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Utilisation by model', ...PERCENT, targets: [{ expr: `avg by (vendor, model) (hw_gpu_utilization_ratio{${PHYSICAL}})`, legend: '{{model}}' }] },
+        { type: 'timeseries', title: 'Memory used by node', unit: 'bytes', targets: [{ expr: `sum by (node) (hw_gpu_memory_usage_bytes{${PHYSICAL}})`, legend: '{{node}}' }] },
         {
           type: 'bargauge',
           title: 'Memory used by model',
           ...PERCENT,
-          targets: [{ expr: `sum by (model) (hw_gpu_memory_usage_bytes{${DEV}}) / sum by (model) (hw_gpu_memory_limit_bytes{${DEV}})`, legend: '{{model}}', instant: true }],
+          targets: [{ expr: `sum by (model) (hw_gpu_memory_usage_bytes{${PHYSICAL}}) / sum by (model) (hw_gpu_memory_limit_bytes{${PHYSICAL}})`, legend: '{{model}}', instant: true }],
         },
       ],
     },
@@ -83,15 +83,15 @@ export const fleet: DashboardSpec = {
           title: 'Allocated versus idle accelerators',
           description: 'Allocated: held by a pod. Allocated but idle: held and never above 5% busy in the last 30 minutes. Free: answering and held by no pod.',
           targets: [
-            { expr: `count(count by (node, uuid) (${allocated(ALLOC)} * on (node, uuid) group_left () max by (node, uuid) (accelerator_info{${DEV}})))`, legend: 'allocated' },
-            { expr: `count(count by (node, uuid) (${allocatedIdle(ALLOC, DEV)}))`, legend: 'allocated but idle' },
-            { expr: `count((accelerator_device_up{${DEV}} == 1) unless on (node, uuid) accelerator_allocation_info{${ALLOC}}) or vector(0)`, legend: 'free' },
+            { expr: `count(count by (node, uuid) (${allocated(ALLOC)} * on (node, uuid) group_left () max by (node, uuid) (accelerator_info{${PHYSICAL}})))`, legend: 'allocated' },
+            { expr: `count(count by (node, uuid) (${allocatedIdle(ALLOC, PHYSICAL)}))`, legend: 'allocated but idle' },
+            { expr: `count((accelerator_device_up{${PHYSICAL}} == 1) unless on (node, uuid) accelerator_allocation_info{${ALLOC}}) or vector(0)`, legend: 'free' },
           ],
         },
         {
           type: 'table',
           title: 'Allocated but idle (under 5% busy for 30 minutes)',
-          targets: [{ expr: allocatedIdle(ALLOC, DEV), instant: true }],
+          targets: [{ expr: allocatedIdle(ALLOC, PHYSICAL), instant: true }],
           transformations: [hideColumns('Value')],
         },
       ],
@@ -99,13 +99,13 @@ export const fleet: DashboardSpec = {
     {
       row: 'Power, energy and temperature',
       panels: [
-        { type: 'timeseries', title: 'Power by node', w: 8, unit: 'watt', targets: [{ expr: `sum by (node) (hw_power_watts{${DEV}})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Power by node', w: 8, unit: 'watt', targets: [{ expr: `sum by (node) (hw_power_watts{${PHYSICAL}})`, legend: '{{node}}' }] },
         {
           type: 'timeseries',
           title: 'Power as a share of the limit',
           w: 8,
           ...PERCENT,
-          targets: [{ expr: `sum by (node) (hw_power_watts{${DEV}}) / sum by (node) (accelerator_power_limit_watts{${DEV}})`, legend: '{{node}}' }],
+          targets: [{ expr: `sum by (node) (hw_power_watts{${PHYSICAL}}) / sum by (node) (accelerator_power_limit_watts{${PHYSICAL}})`, legend: '{{node}}' }],
         },
         {
           type: 'bargauge',
@@ -115,14 +115,14 @@ export const fleet: DashboardSpec = {
           unit: 'joule',
           targets: [
             {
-              expr: `sum by (node) (increase(hw_energy_joules_total{${DEV}}[$__range]) or avg_over_time(hw_power_watts{${DEV}}[$__range]) * $__range_s)`,
+              expr: `sum by (node) (increase(hw_energy_joules_total{${PHYSICAL}}[$__range]) or avg_over_time(hw_power_watts{${PHYSICAL}}[$__range]) * $__range_s)`,
               legend: '{{node}}',
               instant: true,
             },
           ],
         },
-        { type: 'timeseries', title: 'Hottest core by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (hw_temperature_celsius{${DEV}, sensor="gpu"})`, legend: '{{node}}' }] },
-        { type: 'timeseries', title: 'Hottest memory by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (hw_temperature_celsius{${DEV}, sensor="memory"})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Hottest core by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (hw_temperature_celsius{${PHYSICAL}, sensor="gpu"})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Hottest memory by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (hw_temperature_celsius{${PHYSICAL}, sensor="memory"})`, legend: '{{node}}' }] },
       ],
     },
     {
@@ -143,7 +143,7 @@ export const fleet: DashboardSpec = {
           w: 12,
           targets: [
             {
-              expr: `max by (node, uuid, model) (accelerator_recovery_action{${DEV}} > 0 or accelerator_remapped_rows_pending{${DEV}} == 1 or accelerator_remapped_rows_failure{${DEV}} == 1 or accelerator_device_up{${DEV_OR_UNKNOWN}} == 0)`,
+              expr: `max by (node, uuid, model) (accelerator_recovery_action{${PHYSICAL}} > 0 or accelerator_remapped_rows_pending{${PHYSICAL}} == 1 or accelerator_remapped_rows_failure{${PHYSICAL}} == 1 or accelerator_device_up{${DEV_OR_UNKNOWN}} == 0)`,
               instant: true,
             },
           ],
@@ -153,7 +153,7 @@ export const fleet: DashboardSpec = {
           type: 'table',
           title: 'Errors over the time range',
           w: 24,
-          targets: [{ expr: `sum by (node, uuid, model, error_type) (increase(hw_errors_total{${DEV}}[$__range]))`, instant: true }],
+          targets: [{ expr: `sum by (node, uuid, model, error_type) (increase(hw_errors_total{${PHYSICAL}}[$__range]))`, instant: true }],
           transformations: [hideColumns()],
         },
       ],

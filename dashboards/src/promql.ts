@@ -3,6 +3,8 @@
 // alone is only unique if every vendor keeps its promise.
 
 export const DEV = 'node=~"$node", vendor=~"$vendor", model=~"$model"';
+/** Physical devices only: a partition's power and memory are already in its parent's. */
+export const PHYSICAL = `${DEV}, parent_uuid=""`;
 
 /** Devices allocated to a pod, one series per (node, namespace, pod, uuid). */
 export function allocated(selector: string): string {

@@ -7,10 +7,15 @@ import { INFO_KEYS } from '../model.ts';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { MetricFamily, MetricType, Sample, Stability } from './family.ts';
 
-export const IDENTITY_LABELS = ['uuid', 'pci_bus_id', 'gpu', 'vendor', 'model'] as const;
+/**
+ * `parent_uuid` is empty for a physical device and names the physical device for a
+ * partition (NVIDIA MIG, AMD XCP, Intel tile), so that a sum over physical devices
+ * (`{parent_uuid=""}`) never counts a partition's power or memory twice.
+ */
+export const IDENTITY_LABELS = ['uuid', 'pci_bus_id', 'gpu', 'vendor', 'model', 'parent_uuid'] as const;
 
 export function identityValues(id: DeviceIdentity): string[] {
-  return [id.uuid, id.pciBusId, id.index, id.vendor, id.model];
+  return [id.uuid, id.pciBusId, id.index, id.vendor, id.model, id.parentUuid ?? ''];
 }
 
 interface DeviceFamilySpec {

@@ -49,6 +49,7 @@ const ATTRIBUTES: Readonly<Record<string, string>> = {
   model: 'hw.model',
   pci_bus_id: 'accelerator.pci_bus_id',
   gpu: 'accelerator.index',
+  parent_uuid: 'hw.parent',
   sensor: 'hw.sensor_location',
   error_type: 'error.type',
   driver_version: 'hw.driver_version',

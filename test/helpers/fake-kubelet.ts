@@ -3,9 +3,17 @@
 // test can swap, stop (kubelet down) and restart on the same path.
 
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { loadPodResourcesPackage } from '../../src/attribution/pod-resources.ts';
+import { ROOT } from './exporter.ts';
+
+/** The vendored proto: the fake kubelet encodes with proto-loader, independently of the exporter's hand-written codec. */
+export const PROTO_PATH = path.join(ROOT, 'src/attribution/proto/api.proto');
+
+export function loadPodResourcesPackage(options: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }): grpc.GrpcObject {
+  return grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, options));
+}
 
 export interface FakeKubelet {
   readonly socket: string;
@@ -45,6 +53,7 @@ export function fakeKubelet(response: Record<string, unknown>): FakeKubelet {
       server = undefined;
       rmSync(socket, { force: true });
     },
+
   };
   return fk;
 }

@@ -1,10 +1,10 @@
 // A fake kubelet PodResources server: grpc-js on a unix socket in a short
 // temp dir, speaking the vendored proto, answering List from a scenario the
-// test can swap, stop (kubelet down) and restart on the same path.
+// test can swap, stop (kubelet down; its temp dir is removed) and restart on the same path.
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './exporter.ts';
 
@@ -36,6 +36,8 @@ export function fakeKubelet(response: Record<string, unknown>): FakeKubelet {
     response,
     lists: 0,
     async start() {
+      // A restart after stop() binds the same path again.
+      mkdirSync(dir, { recursive: true });
       rmSync(socket, { force: true });
       server = new grpc.Server();
       server.addService(service, {
@@ -51,9 +53,8 @@ export function fakeKubelet(response: Record<string, unknown>): FakeKubelet {
     async stop() {
       server?.forceShutdown();
       server = undefined;
-      rmSync(socket, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
-
   };
   return fk;
 }

@@ -10,7 +10,7 @@ import { attribute } from '../src/attribution/attribute.ts';
 import { lookupPid } from '../src/attribution/cgroup.ts';
 import { resourceMatcher } from '../src/attribution/device-ids.ts';
 import { podsByUid } from '../src/attribution/kube-api.ts';
-import { fromListResponse, loadPodResourcesPackage, MAX_RECEIVE_BYTES } from '../src/attribution/pod-resources.ts';
+import { listPodResources, MAX_RECEIVE_BYTES } from '../src/attribution/pod-resources.ts';
 import { emptyDevice, type DeviceSample, type ProcessSample } from '../src/model.ts';
 import { devices as devs, fakeKubelet, pod } from '../test/helpers/fake-kubelet.ts';
 
@@ -42,9 +42,8 @@ export async function benchAttribution(): Promise<{ name: string; value: number;
 
   const kubelet = fakeKubelet(response);
   await kubelet.start();
-  const Lister = ((loadPodResourcesPackage().v1 as grpc.GrpcObject).PodResourcesLister as grpc.ServiceClientConstructor);
-  const client = new Lister(`unix://${kubelet.socket}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES }) as unknown as grpc.Client & { List: Function };
-  const list = () => new Promise<ReturnType<typeof fromListResponse>>((resolve, reject) => client.List({}, (err: Error | null, res: Record<string, unknown>) => (err ? reject(err) : resolve(fromListResponse(res)))));
+  const client = new grpc.Client(`unix://${kubelet.socket}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
+  const list = () => listPodResources(client, Date.now() + 10_000);
   try {
     let pods = await list();
     const listReps = 50;

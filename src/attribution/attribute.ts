@@ -20,7 +20,7 @@ export interface Allocation {
   readonly draDriver: string;
   readonly draPool: string;
   readonly draDevice: string;
-  /** Shared by design (time-slicing/MPS replica, DRA shareID). */
+  /** Shared by design (time-slicing/MPS replica, DRA shareID, a MIG device placed on its parent GPU). */
   readonly shared: boolean;
 }
 
@@ -79,11 +79,23 @@ export function attribute(input: AttributeInput): AttributionView {
   const adminAccess = new Set<string>();
   for (const c of input.kube?.claims ?? []) for (const r of c.results) if (r.adminAccess) adminAccess.add(`${c.namespace}/${c.name}/${sliceKey(r.driver, r.pool, r.device)}`);
 
-  const draUuid = (driver: string, pool: string, device: string): string | undefined => {
+  /**
+   * Where a DRA device is among the backends' devices. A MIG device no backend reads (nvidia-smi
+   * reports the GPU, not its MIG devices) is placed on its parent GPU, named by `parentUUID`, else
+   * by the PCI address it shares with it: a share of that GPU, like a device-plugin MIG slice.
+   */
+  const draDevice = (driver: string, pool: string, device: string): { uuid: string; share: boolean } | undefined => {
     const at = input.kube?.sliceDevices.get(sliceKey(driver, pool, device));
     if (!at) return undefined;
-    const dev = (at.uuid && ids.find((d) => d.uuid === at.uuid)) || (at.pciBusId && (ids.find((d) => d.pciBusId === at.pciBusId && !d.parentUuid) ?? ids.find((d) => d.pciBusId === at.pciBusId)));
-    return dev ? dev.uuid : at.uuid || undefined;
+    const own = at.uuid ? ids.find((d) => d.uuid === at.uuid) : undefined;
+    if (own) return { uuid: own.uuid, share: false };
+    const byPci = at.pciBusId ? (ids.find((d) => d.pciBusId === at.pciBusId && !d.parentUuid) ?? ids.find((d) => d.pciBusId === at.pciBusId)) : undefined;
+    if (at.parentUuid || at.uuid.startsWith('MIG-')) {
+      const parent = (at.parentUuid ? ids.find((d) => d.uuid === at.parentUuid) : undefined) ?? byPci;
+      return parent ? { uuid: parent.uuid, share: true } : { uuid: at.uuid, share: false };
+    }
+    if (byPci) return { uuid: byPci.uuid, share: false };
+    return at.uuid ? { uuid: at.uuid, share: false } : undefined;
   };
 
   const claimsSeen = new Set<string>();
@@ -104,11 +116,11 @@ export function attribute(input: AttributeInput): AttributionView {
         claimsSeen.add(`${dr.claimNamespace}/${dr.claimName}`);
         for (const r of dr.claimResources) {
           if (adminAccess.has(`${dr.claimNamespace}/${dr.claimName}/${sliceKey(r.driverName, r.poolName, r.deviceName)}`)) continue;
-          const uuid = draUuid(r.driverName, r.poolName, r.deviceName);
-          if (uuid === undefined && !input.isCountedDraDriver(r.driverName)) continue;
-          if (uuid === undefined || !ids.some((d) => d.uuid === uuid)) unresolved++;
+          const at = draDevice(r.driverName, r.poolName, r.deviceName);
+          if (at === undefined && !input.isCountedDraDriver(r.driverName)) continue;
+          if (at === undefined || !ids.some((d) => d.uuid === at.uuid)) unresolved++;
           allocations.push({
-            uuid: uuid ?? '',
+            uuid: at?.uuid ?? '',
             namespace: p.namespace,
             pod: p.name,
             container: c.name,
@@ -118,7 +130,7 @@ export function attribute(input: AttributeInput): AttributionView {
             draDriver: r.driverName,
             draPool: r.poolName,
             draDevice: r.deviceName,
-            shared: r.shareId !== undefined,
+            shared: r.shareId !== undefined || at?.share === true,
           });
         }
       }
@@ -136,11 +148,11 @@ export function attribute(input: AttributeInput): AttributionView {
         const containers = claimContainers(pod, c.name);
         for (const r of c.results) {
           if (r.adminAccess) continue;
-          const uuid = draUuid(r.driver, r.pool, r.device);
-          if (uuid === undefined && !input.isCountedDraDriver(r.driver)) continue;
-          if (uuid === undefined || !ids.some((d) => d.uuid === uuid)) unresolved++;
+          const at = draDevice(r.driver, r.pool, r.device);
+          if (at === undefined && !input.isCountedDraDriver(r.driver)) continue;
+          if (at === undefined || !ids.some((d) => d.uuid === at.uuid)) unresolved++;
           for (const ctr of containers) {
-            allocations.push({ uuid: uuid ?? '', namespace: String(pod.metadata.namespace), pod: String(pod.metadata.name), container: ctr, resource: '', claimNamespace: c.namespace, claim: c.name, draDriver: r.driver, draPool: r.pool, draDevice: r.device, shared: false });
+            allocations.push({ uuid: at?.uuid ?? '', namespace: String(pod.metadata.namespace), pod: String(pod.metadata.name), container: ctr, resource: '', claimNamespace: c.namespace, claim: c.name, draDriver: r.driver, draPool: r.pool, draDevice: r.device, shared: at?.share === true });
           }
         }
       }

@@ -14,6 +14,8 @@ type Obj = Record<string, any>;
 export interface SliceDevice {
   readonly uuid: string;
   readonly pciBusId: string;
+  /** NVIDIA MIG devices: the GPU they are carved from (`parentUUID`), else empty. */
+  readonly parentUuid: string;
 }
 
 export interface PodInfo {
@@ -72,7 +74,8 @@ export function sliceDevices(slices: readonly Obj[]): Map<string, SliceDevice> {
       const uuid = attr(attrs, 'uuid');
       const pci = normalizePciBusId(attr(attrs, 'resource.kubernetes.io/pciBusID') || attr(attrs, 'pciBusID') || attr(attrs, 'pcieBusID') || attr(attrs, 'pciAddr') || attr(attrs, 'parentPciAddr'));
       // AMD's `uuid` is synthetic (not a hardware id): only NVIDIA's GPU-/MIG- uuids are joinable.
-      out.set(sliceKey(driver, pool, String(d.name)), { uuid: /^(GPU|MIG)-/.test(uuid) ? uuid : '', pciBusId: pci });
+      const parent = attr(attrs, 'parentUUID');
+      out.set(sliceKey(driver, pool, String(d.name)), { uuid: /^(GPU|MIG)-/.test(uuid) ? uuid : '', pciBusId: pci, parentUuid: /^GPU-/.test(parent) ? parent : '' });
     }
   }
   return out;

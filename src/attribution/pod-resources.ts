@@ -5,13 +5,11 @@
 // back-off; it is never fatal.
 
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { decodeListPodResourcesResponse, encodeListPodResourcesRequest } from './podresources-wire.ts';
 
-// Resolved through the repository root so that the compiled dist/attribution/ finds the
-// vendored proto in src/ (tsc copies no .proto files).
-export const PROTO_PATH = fileURLToPath(new URL('../../src/attribution/proto/api.proto', import.meta.url));
+/** The one RPC used; messages per proto/api.proto, encoded by podresources-wire.ts. */
+export const LIST_METHOD = '/v1.PodResourcesLister/List';
 /** Go clients of this API use 16 MiB; grpc-js defaults to 4 MiB, too small for big nodes. */
 export const MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 
@@ -45,33 +43,11 @@ export interface PodResources {
   readonly containers: readonly ContainerResources[];
 }
 
-export function loadPodResourcesPackage(): grpc.GrpcObject {
-  const def = protoLoader.loadSync(PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-  return grpc.loadPackageDefinition(def);
-}
-
-type Raw = Record<string, any>;
-
-/** The proto-loader (snake_case) message to our read-only shape; unknown/missing fields read as empty. */
-export function fromListResponse(res: Raw): PodResources[] {
-  return ((res.pod_resources ?? []) as Raw[]).map((p) => ({
-    name: String(p.name ?? ''),
-    namespace: String(p.namespace ?? ''),
-    containers: ((p.containers ?? []) as Raw[]).map((c) => ({
-      name: String(c.name ?? ''),
-      devices: ((c.devices ?? []) as Raw[]).map((d) => ({ resourceName: String(d.resource_name ?? ''), deviceIds: ((d.device_ids ?? []) as unknown[]).map(String) })),
-      dynamicResources: ((c.dynamic_resources ?? []) as Raw[]).map((d) => ({
-        claimName: String(d.claim_name ?? ''),
-        claimNamespace: String(d.claim_namespace ?? ''),
-        claimResources: ((d.claim_resources ?? []) as Raw[]).map((r) => ({
-          driverName: String(r.driver_name ?? ''),
-          poolName: String(r.pool_name ?? ''),
-          deviceName: String(r.device_name ?? ''),
-          ...(r.share_id ? { shareId: String(r.share_id) } : {}),
-        })),
-      })),
-    })),
-  }));
+/** The List answer's pods; decoding errors reject the call like any other failure. */
+export function listPodResources(client: grpc.Client, deadline: number): Promise<readonly PodResources[]> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(LIST_METHOD, encodeListPodResourcesRequest, decodeListPodResourcesResponse, {}, { deadline }, (err, res) => (err ? reject(err) : resolve(res!.podResources)));
+  });
 }
 
 export interface PodResourcesState {
@@ -94,7 +70,6 @@ export interface PodResourcesPollerOptions {
 
 export class PodResourcesPoller {
   private readonly opts: PodResourcesPollerOptions;
-  private readonly Lister: grpc.ServiceClientConstructor;
   private client: grpc.Client | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -103,7 +78,6 @@ export class PodResourcesPoller {
 
   constructor(opts: PodResourcesPollerOptions) {
     this.opts = opts;
-    this.Lister = (loadPodResourcesPackage().v1 as grpc.GrpcObject).PodResourcesLister as grpc.ServiceClientConstructor;
   }
 
   state(): PodResourcesState {
@@ -122,7 +96,7 @@ export class PodResourcesPoller {
   }
 
   private connect(): grpc.Client {
-    this.client ??= new this.Lister(`unix://${this.opts.socket}`, grpc.credentials.createInsecure(), {
+    this.client ??= new grpc.Client(`unix://${this.opts.socket}`, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
       // A restarted kubelet recreates the socket: reconnect quickly rather than after grpc's long default back-off.
       'grpc.initial_reconnect_backoff_ms': 200,
@@ -131,18 +105,11 @@ export class PodResourcesPoller {
     return this.client;
   }
 
-  private list(): Promise<PodResources[]> {
-    const client = this.connect() as grpc.Client & { List: Function };
-    return new Promise((resolve, reject) => {
-      client.List({}, { deadline: Date.now() + this.opts.timeoutMs }, (err: grpc.ServiceError | null, res: Raw) => (err ? reject(err) : resolve(fromListResponse(res))));
-    });
-  }
-
   private async tick(): Promise<void> {
     if (this.stopped) return;
     let delay = this.opts.intervalMs;
     try {
-      const pods = await this.list();
+      const pods = await listPodResources(this.connect(), Date.now() + this.opts.timeoutMs);
       if (this.stopped) return;
       if (!this.st.reachable) this.opts.log.info({ socket: this.opts.socket, pods: pods.length }, 'kubelet pod-resources reachable');
       this.failuresInARow = 0;

@@ -1,5 +1,5 @@
-// Kubelet scenarios end to end: MIG device-plugin ids on a MIG-enabled H100 (nvidia-smi reports
-// only the GPU), DRA claims for NVIDIA, AMD and Intel against the ResourceSlices and claims of
+// Kubelet scenarios end to end: MIG device-plugin ids and DRA MIG devices on a MIG-enabled H100
+// (nvidia-smi reports only the GPU), DRA claims for NVIDIA, AMD and Intel against the ResourceSlices and claims of
 // test/fixtures/k8s (resource.k8s.io v1 and v1beta1), an admin-access claim, and the
 // status.reservedFor fallback of a kubelet that reports no DRA claims.
 
@@ -24,6 +24,9 @@ function slices(): Obj[] {
   const nv = k8s('resourceslice-nvidia-gpu.yaml')[0]!;
   nv.spec.devices[0].attributes.uuid.string = H100;
   nv.spec.devices[0].attributes['resource.kubernetes.io/pciBusID'].string = '0000:00:09.0';
+  // The MIG device is carved from the same GPU: parentUUID and the parent's PCI address.
+  nv.spec.devices[1].attributes.parentUUID.string = H100;
+  nv.spec.devices[1].attributes['resource.kubernetes.io/pciBusID'].string = '0000:00:09.0';
   const amd = k8s('resourceslice-amd-gpu.yaml')[0]!;
   amd.spec.devices[0].name = 'gpu-48-176';
   amd.spec.devices[0].attributes.pciAddr.string = '0000:1B:00.0';
@@ -99,6 +102,31 @@ describe('attribution scenarios end to end', { concurrency: 1 }, () => {
     }
   });
 
+  it('MIG through DRA alone on v1: the claim holds its parent GPU as a share', async () => {
+    const kubelet = fakeKubelet({ pod_resources: [pod('gpu-test1', 'pod1', [{ name: 'ctr', dynamic_resources: [claim('gpu-test1', 'pod1-gpu-q8w2z', 'gpu.nvidia.com', 'gpu-node-1', 'gpu-1-mig-1g10gb-19-0')] }])] });
+    await kubelet.start();
+    const api = await fakeKubeApi();
+    api.set('pods', []);
+    api.set('resourceslices', [slices()[0]!]);
+    api.set('resourceclaims', []);
+    const e = await startExporter(
+      [...COMMON, `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`, `--kubelet.pod-resources-socket=${kubelet.socket}`, `--kubeconfig=${api.kubeconfig(mkdtempSync(path.join(tmpdir(), 'ae-')))}`],
+      NVIDIA_ENV('capture_h100-80gb-hbm3-mig_590.48.01_linux.txt'),
+    );
+    try {
+      const body = await until(e, 'DRA MIG attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z', uuid: H100 }) === 1);
+      assert.equal(sampleValue(body, 'accelerator_exporter_unattributed_devices'), 0, 'the MIG claim holds its parent GPU');
+      assert.equal(sampleValue(body, 'accelerator_exporter_unresolved_allocations'), 0);
+      assert.equal(sampleValue(body, 'accelerator_container_utilization_ratio'), undefined, 'a MIG device never gets the GPU\'s utilisation');
+      assertGolden('attribution/dra-mig-v1.prom', settle(body));
+      lint(body);
+    } finally {
+      await e.stop();
+      await kubelet.stop();
+      await api.close();
+    }
+  });
+
   it('MIG on a 1.32 cluster: device-plugin MIG ids on the MIG-enabled GPU, a DRA claim through a v1beta1 slice', async () => {
     const kubelet = fakeKubelet({
       pod_resources: [
@@ -119,9 +147,9 @@ describe('attribution scenarios end to end', { concurrency: 1 }, () => {
     try {
       const body = await until(e, 'MIG attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { pod: 'small-job-xyz12', uuid: H100 }) === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z' }) === 1);
       assert.equal(alloc(body, { pod: 'mid-job-abc34', uuid: H100, resource: 'nvidia.com/mig-3g.40gb' }), 1);
-      // The DRA MIG device keeps its own uuid from the slice: nvidia-smi does not report it, so it is unresolved.
-      assert.equal(alloc(body, { claim: 'pod1-gpu-q8w2z', uuid: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b' }), 1);
-      assert.equal(sampleValue(body, 'accelerator_exporter_unresolved_allocations'), 1);
+      // nvidia-smi does not report the DRA MIG device: its slice's parentUUID places it on the H100.
+      assert.equal(alloc(body, { claim: 'pod1-gpu-q8w2z', uuid: H100, dra_device: 'gpu-1-mig-1g10gb-19-0' }), 1);
+      assert.equal(sampleValue(body, 'accelerator_exporter_unresolved_allocations'), 0);
       assert.equal(sampleValue(body, 'accelerator_container_utilization_ratio'), undefined, 'a MIG slice never gets the GPU\'s utilisation');
       assertGolden('attribution/mig-v1beta1.prom', settle(body));
       lint(body);

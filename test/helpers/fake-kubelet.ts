@@ -1,11 +1,19 @@
 // A fake kubelet PodResources server: grpc-js on a unix socket in a short
 // temp dir, speaking the vendored proto, answering List from a scenario the
-// test can swap, stop (kubelet down) and restart on the same path.
+// test can swap, stop (kubelet down; its temp dir is removed) and restart on the same path.
 
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import * as protoLoader from '@grpc/proto-loader';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { loadPodResourcesPackage } from '../../src/attribution/pod-resources.ts';
+import { ROOT } from './exporter.ts';
+
+/** The vendored proto: the fake kubelet encodes with proto-loader, independently of the exporter's hand-written codec. */
+export const PROTO_PATH = path.join(ROOT, 'src/attribution/proto/api.proto');
+
+export function loadPodResourcesPackage(options: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }): grpc.GrpcObject {
+  return grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, options));
+}
 
 export interface FakeKubelet {
   readonly socket: string;
@@ -28,6 +36,8 @@ export function fakeKubelet(response: Record<string, unknown>): FakeKubelet {
     response,
     lists: 0,
     async start() {
+      // A restart after stop() binds the same path again.
+      mkdirSync(dir, { recursive: true });
       rmSync(socket, { force: true });
       server = new grpc.Server();
       server.addService(service, {
@@ -43,7 +53,7 @@ export function fakeKubelet(response: Record<string, unknown>): FakeKubelet {
     async stop() {
       server?.forceShutdown();
       server = undefined;
-      rmSync(socket, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   return fk;

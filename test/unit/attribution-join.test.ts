@@ -2,6 +2,8 @@
 // what the backends read. Whole views compared literally.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { attribute, migParent, type AttributeInput } from '../../src/attribution/attribute.ts';
 import type { CgroupLookup } from '../../src/attribution/cgroup.ts';
@@ -9,6 +11,8 @@ import { resourceMatcher } from '../../src/attribution/device-ids.ts';
 import { claimInfo, podsByUid, sliceDevices, type KubeView } from '../../src/attribution/kube-api.ts';
 import type { PodResources } from '../../src/attribution/pod-resources.ts';
 import { emptyDevice, type DeviceSample, type ProcessSample } from '../../src/model.ts';
+import { FIXTURES } from '../helpers/exporter.ts';
+import { parseAllDocuments } from 'yaml';
 
 const GPU0 = 'GPU-13719f71-412c-d11e-b236-a262f530a4fc';
 const GPU1 = 'GPU-ddf64803-f421-0e5b-883e-cd752de16db7';
@@ -67,6 +71,9 @@ const NVIDIA_SLICE = {
     ],
   },
 };
+const MIG = 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b';
+/** NVIDIA_SLICE with more devices (MIG devices) in the same pool. */
+const withDevices = (...more: object[]) => ({ spec: { ...NVIDIA_SLICE.spec, devices: [...NVIDIA_SLICE.spec.devices, ...more] } });
 function kube(pods: object[], claims: object[] = [], slices: object[] = [NVIDIA_SLICE]): KubeView {
   return { reachable: true, pods: pods as never, podsByUid: podsByUid(pods as never), sliceDevices: sliceDevices(slices as never), claims: claims.map((c) => claimInfo(c as never)) };
 }
@@ -163,6 +170,40 @@ describe('attribute', () => {
     const v = attribute(input({ devices, pods: [plugin('batch', 'small-job', 'worker', 'nvidia.com/mig-1g.10gb', 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b')] }));
     assert.deepEqual(v.allocations, [alloc('MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', 'batch', 'small-job', 'worker', 'nvidia.com/mig-1g.10gb')]);
     assert.equal(v.unresolvedAllocations, 1);
+  });
+
+  it('places a DRA MIG device on the GPU its parentUUID names, as a share that holds the GPU', () => {
+    // The MIG device's own PCI address is made to match nothing: the parent comes from parentUUID.
+    const slice = withDevices({ name: 'gpu-1-mig-1g10gb-19-0', attributes: { type: { string: 'mig' }, uuid: { string: MIG }, parentUUID: { string: GPU1 }, 'resource.kubernetes.io/pciBusID': { string: '0000:00:07.0' } } });
+    const v = attribute(input({ pods: [dra('batch', 'small-job', 'worker', 'small-job-mig', 'gpu-1-mig-1g10gb-19-0')], processes: [proc(GPU1, 100, 64), proc(GPU1, 101, 32)], kube: kube([apiPod('batch', 'small-job', UID_A, 'worker', CTR_A)], [], [slice]) }));
+    assert.deepEqual(v.allocations, [{ uuid: GPU1, namespace: 'batch', pod: 'small-job', container: 'worker', resource: '', claimNamespace: 'batch', claim: 'small-job-mig', draDriver: 'gpu.nvidia.com', draPool: 'gpu-node-1', draDevice: 'gpu-1-mig-1g10gb-19-0', shared: true }]);
+    assert.deepEqual(v.containers, [{ namespace: 'batch', pod: 'small-job', container: 'worker', uuid: GPU1, memoryUsedBytes: 96 * MIB }], 'memory from the processes, never the GPU\'s utilisation');
+    assert.equal(v.unresolvedAllocations, 0);
+    assert.equal(v.unattributedDevices, 1, 'GPU1 is held; only GPU0 is free');
+  });
+
+  it('places a DRA MIG device without parentUUID (older drivers) on the GPU at its PCI address, as a share', () => {
+    const slice = withDevices({ name: 'gpu-1-mig-19-0-1', attributes: { type: { string: 'mig' }, uuid: { string: MIG }, pcieBusID: { string: '0000:00:06.0' } } });
+    const claim = { metadata: { namespace: 'batch', name: 'small-job-mig' }, status: { allocation: { devices: { results: [{ request: 'mig', driver: 'gpu.nvidia.com', pool: 'gpu-node-1', device: 'gpu-1-mig-19-0-1' }] } }, reservedFor: [{ resource: 'pods', name: 'small-job', uid: UID_A }] } };
+    const v = attribute(input({ processes: [proc(GPU1, 100, 64)], kube: kube([apiPod('batch', 'small-job', UID_A, 'worker', CTR_A, [{ claim: 'small-job-mig', podClaim: 'mig' }])], [claim], [slice]) }));
+    assert.deepEqual(v.allocations, [{ uuid: GPU1, namespace: 'batch', pod: 'small-job', container: 'worker', resource: '', claimNamespace: 'batch', claim: 'small-job-mig', draDriver: 'gpu.nvidia.com', draPool: 'gpu-node-1', draDevice: 'gpu-1-mig-19-0-1', shared: true }], 'through the reservedFor fallback too');
+    assert.deepEqual(v.containers, [{ namespace: 'batch', pod: 'small-job', container: 'worker', uuid: GPU1, memoryUsedBytes: 64 * MIB }]);
+  });
+
+  it('keeps a DRA MIG device\'s own uuid, unresolved, when no backend reads its parent', () => {
+    const slice = withDevices({ name: 'gpu-2-mig-1g10gb-19-0', attributes: { type: { string: 'mig' }, uuid: { string: MIG }, parentUUID: { string: 'GPU-00000000-0000-0000-0000-00000000000f' }, 'resource.kubernetes.io/pciBusID': { string: '0000:00:07.0' } } });
+    const v = attribute(input({ pods: [dra('batch', 'small-job', 'worker', 'small-job-mig', 'gpu-2-mig-1g10gb-19-0')], kube: kube([], [], [slice]) }));
+    assert.deepEqual(v.allocations.map((a) => [a.uuid, a.shared]), [[MIG, false]]);
+    assert.equal(v.unresolvedAllocations, 1);
+    assert.equal(v.unattributedDevices, 2);
+  });
+
+  it('reads uuid, parentUUID and the PCI address of the NVIDIA DRA driver\'s slice', () => {
+    const [slice] = parseAllDocuments(readFileSync(path.join(FIXTURES, 'k8s/resourceslice-nvidia-gpu.yaml'), 'utf8')).map((d) => d.toJSON());
+    assert.deepEqual(Object.fromEntries(sliceDevices([slice])), {
+      'gpu.nvidia.com/gpu-node-1/gpu-0': { uuid: GPU0, pciBusId: '0000:00:05.0', parentUuid: '' },
+      'gpu.nvidia.com/gpu-node-1/gpu-1-mig-1g10gb-19-0': { uuid: MIG, pciBusId: '0000:00:06.0', parentUuid: GPU1 },
+    });
   });
 
   it('leaves amdgpu_xcp_N unresolved under its own id', () => {

@@ -8,14 +8,22 @@ import type { Snapshot } from '../collect/snapshot.ts';
 import type { MetricFamily, MetricType, Sample, Stability } from './family.ts';
 
 /**
- * `parent_uuid` is empty for a physical device and names the physical device for a
- * partition (NVIDIA MIG, AMD XCP, Intel tile), so that a sum over physical devices
- * (`{parent_uuid=""}`) never counts a partition's power or memory twice.
+ * `parent_uuid` names the physical device of a partition that is exported beside
+ * that device (Intel tiles next to their GPU), so that a sum over `{parent_uuid=""}`
+ * never counts a tile's power or memory twice. It stays empty for physical devices
+ * and for partitions that stand in for a device no series describes (AMD compute
+ * partitions, where amd-smi reports the device's values on the partitions).
  */
 export const IDENTITY_LABELS = ['uuid', 'pci_bus_id', 'gpu', 'vendor', 'model', 'parent_uuid'] as const;
 
-export function identityValues(id: DeviceIdentity): string[] {
-  return [id.uuid, id.pciBusId, id.index, id.vendor, id.model, id.parentUuid ?? ''];
+export function identityValues(id: DeviceIdentity, exported: ReadonlySet<string>): string[] {
+  const parent = id.parentUuid !== undefined && exported.has(id.parentUuid) ? id.parentUuid : '';
+  return [id.uuid, id.pciBusId, id.index, id.vendor, id.model, parent];
+}
+
+/** Uuids of the devices the snapshot exports, to tell which partitions have a parent series. */
+function exportedUuids(s: Snapshot): Set<string> {
+  return new Set(s.devices.map((d) => d.id.uuid));
 }
 
 interface DeviceFamilySpec {
@@ -41,8 +49,9 @@ function deviceFamily(spec: DeviceFamilySpec): MetricFamily {
     otel: spec.otel,
     labelNames: [...IDENTITY_LABELS, ...extra],
     *samples(s: Snapshot): Iterable<Sample> {
+      const exported = exportedUuids(s);
       for (const d of s.devices) {
-        const id = identityValues(d.id);
+        const id = identityValues(d.id, exported);
         for (const [labels, value] of spec.values(d, s)) yield { labels: [...id, ...labels], value };
       }
     },
@@ -160,6 +169,7 @@ export const DEVICE_UP_FAMILY: MetricFamily = {
   labelNames: IDENTITY_LABELS,
   stability: 'stable',
   *samples(s) {
-    for (const h of s.health) yield { labels: identityValues(h.id), value: h.up };
+    const exported = exportedUuids(s);
+    for (const h of s.health) yield { labels: identityValues(h.id, exported), value: h.up };
   },
 };

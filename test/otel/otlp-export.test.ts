@@ -101,7 +101,8 @@ function assertSameAsScrape(exp: MetricsExport, body: string): void {
     .map((s) => {
       const spec = byName.get(s.name)!;
       const attributes: Attrs = { ...spec.constantAttributes };
-      for (const [k, v] of Object.entries(s.labels)) attributes[attributeKey(k)] = v;
+      // An empty label is an absent label in Prometheus; the exporter sends no empty attribute.
+      for (const [k, v] of Object.entries(s.labels)) if (v !== '') attributes[attributeKey(k)] = v;
       return { name: spec.name, attributes, value: s.value };
     });
   const names = new Set([...byName.values()].map((s) => s.name));

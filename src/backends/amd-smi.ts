@@ -4,29 +4,15 @@
 // next to `metric`.
 
 import type { BackendReading, DeviceSample, ProcessSample } from '../model.ts';
-import type { CommandResult } from '../exec/runner.ts';
-import { firstLine, runTool } from './tool-run.ts';
-import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
+import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
 import { AmdSmiShapeError, parseJsonOutput, parseMetric, parseProcesses, parseStatic } from './amd-smi-parse.ts';
 
 // amd-smi's own wording when the driver or devices are missing (amdsmi_init fails).
 const NO_DEVICES_RE = /AMDSMI_STATUS_(NOT_INIT|DRIVER_NOT_LOADED|NOT_FOUND)|Unable to detect any GPU devices|No GPUs? (found|detected)/i;
 
-export class AmdSmiBackend implements Backend {
+export class AmdSmiBackend extends CliBackend {
   readonly name = 'amd-smi';
-  private readonly deps: BackendDeps;
-  private readonly path: string;
-
-  constructor(deps: BackendDeps, path: string) {
-    this.deps = deps;
-    this.path = path;
-  }
-
-  toolStarts(): number {
-    return this.deps.runner.starts();
-  }
-
-  async close(): Promise<void> {}
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
     const statics = parseStatic(await this.json('static', signal));
@@ -61,9 +47,6 @@ export class AmdSmiBackend implements Backend {
     }
   }
 
-  private run(args: readonly string[], signal: AbortSignal): Promise<CommandResult> {
-    return runTool(this.deps, 'amd-smi', this.path, args, signal);
-  }
 }
 
 export const amdSmiFactory: BackendFactory = {
@@ -71,6 +54,6 @@ export const amdSmiFactory: BackendFactory = {
   vendor: 'amd',
   defaultEnabled: true,
   description: 'AMD GPUs through amd-smi static, metric and process --json',
-  flags: [{ name: 'amd-smi.path', kind: 'string', default: 'amd-smi', help: 'amd-smi binary: a path, or a name looked up in PATH.' }],
+  flags: [toolPathFlag('amd-smi')],
   create: (deps, flags) => new AmdSmiBackend(deps, flags['amd-smi.path']!),
 };

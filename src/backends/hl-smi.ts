@@ -3,26 +3,13 @@
 // asked again with the documented base list, kept once that works.
 
 import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
 import { HL_SMI_BASE_FIELDS, HL_SMI_FIELDS, parseHlSmiRows } from './hl-smi-fields.ts';
-import { firstLine, runTool, truncate } from './tool-run.ts';
+import { CliBackend, firstLine, toolPathFlag, truncate } from './tool-run.ts';
 
-export class HlSmiBackend implements Backend {
+export class HlSmiBackend extends CliBackend {
   readonly name = 'hl-smi';
   private fields: readonly string[] = HL_SMI_FIELDS;
-  private readonly deps: BackendDeps;
-  private readonly path: string;
-
-  constructor(deps: BackendDeps, path: string) {
-    this.deps = deps;
-    this.path = path;
-  }
-
-  toolStarts(): number {
-    return this.deps.runner.starts();
-  }
-
-  async close(): Promise<void> {}
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
     let r = await this.query(this.fields, signal);
@@ -46,7 +33,7 @@ export class HlSmiBackend implements Backend {
   }
 
   private query(fields: readonly string[], signal: AbortSignal) {
-    return runTool(this.deps, 'hl-smi', this.path, ['-Q', fields.join(','), '-f', 'csv,noheader,nounits'], signal);
+    return this.run(['-Q', fields.join(','), '-f', 'csv,noheader,nounits'], signal);
   }
 }
 
@@ -55,6 +42,6 @@ export const hlSmiFactory: BackendFactory = {
   vendor: 'habana',
   defaultEnabled: true,
   description: 'Intel Gaudi accelerators through hl-smi -Q (CSV)',
-  flags: [{ name: 'hl-smi.path', kind: 'string', default: 'hl-smi', help: 'hl-smi binary: a path, or a name looked up in PATH.' }],
+  flags: [toolPathFlag('hl-smi')],
   create: (deps, flags) => new HlSmiBackend(deps, flags['hl-smi.path']!),
 };

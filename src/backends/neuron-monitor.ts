@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { BackendReading } from '../model.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
 import { parseNeuronReport } from './neuron-monitor-report.ts';
-import { truncate } from './tool-run.ts';
+import { toolPathFlag, truncate } from './tool-run.ts';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -181,6 +181,6 @@ export const neuronMonitorFactory: BackendFactory = {
   vendor: 'aws',
   defaultEnabled: true,
   description: 'AWS Inferentia and Trainium (Neuron) devices through a long-running neuron-monitor',
-  flags: [{ name: 'neuron-monitor.path', kind: 'string', default: 'neuron-monitor', help: 'neuron-monitor binary: a path, or a name looked up in PATH. It runs for the life of the exporter with its default configuration.' }],
+  flags: [toolPathFlag('neuron-monitor', 'It runs for the life of the exporter with its default configuration.')],
   create: (deps, flags) => new NeuronMonitorBackend(deps, flags['neuron-monitor.path']!),
 };

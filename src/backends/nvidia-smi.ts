@@ -4,9 +4,8 @@
 // --help-query-gpu, and again after the driver rejects a field.
 
 import type { BackendReading, ProcessSample } from '../model.ts';
-import type { CommandResult } from '../exec/runner.ts';
-import { firstLine, runTool, truncate } from './tool-run.ts';
-import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { CliBackend, firstLine, toolPathFlag, truncate } from './tool-run.ts';
+import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
 import {
   COMPUTE_APPS_FIELDS,
   parseComputeApps,
@@ -19,22 +18,9 @@ import {
 const NO_DEVICES_RE = /No devices were found/i;
 const INVALID_FIELD_RE = /is not a valid field to query/i;
 
-export class NvidiaSmiBackend implements Backend {
+export class NvidiaSmiBackend extends CliBackend {
   readonly name = 'nvidia-smi';
   private plan: QueryPlan | undefined;
-  private readonly deps: BackendDeps;
-  private readonly path: string;
-
-  constructor(deps: BackendDeps, path: string) {
-    this.deps = deps;
-    this.path = path;
-  }
-
-  toolStarts(): number {
-    return this.deps.runner.starts();
-  }
-
-  async close(): Promise<void> {}
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
     const plan = this.plan ?? (await this.discover(signal));
@@ -98,9 +84,6 @@ export class NvidiaSmiBackend implements Backend {
     return plan;
   }
 
-  private run(args: readonly string[], signal: AbortSignal): Promise<CommandResult> {
-    return runTool(this.deps, 'nvidia-smi', this.path, args, signal);
-  }
 }
 
 export const nvidiaSmiFactory: BackendFactory = {
@@ -108,6 +91,6 @@ export const nvidiaSmiFactory: BackendFactory = {
   vendor: 'nvidia',
   defaultEnabled: true,
   description: 'NVIDIA GPUs through nvidia-smi --query-gpu and --query-compute-apps',
-  flags: [{ name: 'nvidia-smi.path', kind: 'string', default: 'nvidia-smi', help: 'nvidia-smi binary: a path, or a name looked up in PATH.' }],
+  flags: [toolPathFlag('nvidia-smi')],
   create: (deps, flags) => new NvidiaSmiBackend(deps, flags['nvidia-smi.path']!),
 };

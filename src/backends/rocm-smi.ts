@@ -6,8 +6,8 @@
 // the captured outputs in test/fixtures/amd were produced with.
 
 import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
-import { firstLine, runTool } from './tool-run.ts';
+import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
+import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
 import { RocmSmiShapeError, parseRocmSmiOutput, rocmSmiDevices, type RocmSmiDocument } from './rocm-smi-parse.ts';
 
 export const ROCM_SMI_ARGS: readonly string[] = [
@@ -23,24 +23,11 @@ export const ROCM_SMI_ARGS: readonly string[] = [
 // or it finds no GPU ("WARNING: No AMD GPUs specified", also exit 0).
 const NO_DEVICES_RE = /No AMD GPUs specified|Driver not initialized|amdgpu not found in modules/i;
 
-export class RocmSmiBackend implements Backend {
+export class RocmSmiBackend extends CliBackend {
   readonly name = 'rocm-smi';
-  private readonly deps: BackendDeps;
-  private readonly path: string;
-
-  constructor(deps: BackendDeps, path: string) {
-    this.deps = deps;
-    this.path = path;
-  }
-
-  toolStarts(): number {
-    return this.deps.runner.starts();
-  }
-
-  async close(): Promise<void> {}
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
-    const r = await runTool(this.deps, 'rocm-smi', this.path, ROCM_SMI_ARGS, signal);
+    const r = await this.run(ROCM_SMI_ARGS, signal);
     const output = r.stdout + '\n' + r.stderr;
     let doc: RocmSmiDocument | undefined;
     let shapeError: RocmSmiShapeError | undefined;
@@ -70,6 +57,6 @@ export const rocmSmiFactory: BackendFactory = {
   vendor: 'amd',
   defaultEnabled: false,
   description: 'AMD GPUs through the older rocm-smi --json, for hosts without amd-smi (off by default: amd-smi reads the same GPUs, and both on would export each GPU twice)',
-  flags: [{ name: 'rocm-smi.path', kind: 'string', default: 'rocm-smi', help: 'rocm-smi binary: a path, or a name looked up in PATH.' }],
+  flags: [toolPathFlag('rocm-smi')],
   create: (deps, flags) => new RocmSmiBackend(deps, flags['rocm-smi.path']!),
 };

@@ -7,8 +7,8 @@
 // single-tile device costs no extra tool start.
 
 import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
-import { firstLine, runTool } from './tool-run.ts';
+import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
+import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
 import { parseStats, xpuTileSamples } from './xpu-smi-stats.ts';
 import type { DeviceSample } from '../model.ts';
 import {
@@ -28,27 +28,14 @@ interface Inventory {
   readonly details: ReadonlyMap<string, XpuDetail>;
 }
 
-export class XpuSmiBackend implements Backend {
+export class XpuSmiBackend extends CliBackend {
   readonly name = 'xpu-smi';
   private inventory: Inventory | undefined;
-  private readonly deps: BackendDeps;
-  private readonly path: string;
-
-  constructor(deps: BackendDeps, path: string) {
-    this.deps = deps;
-    this.path = path;
-  }
-
-  toolStarts(): number {
-    return this.deps.runner.starts();
-  }
-
-  async close(): Promise<void> {}
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
     const inv = this.inventory ?? (await this.discover(signal));
     const args = ['dump', '-d', inv.devices.map((d) => d.deviceId).join(','), '-m', XPU_DUMP_METRICS.join(','), '-n', '1'];
-    const r = await runTool(this.deps, 'xpu-smi', this.path, args, signal);
+    const r = await this.run(args, signal);
     if (r.exitCode !== 0) {
       this.inventory = undefined;
       throw new BackendError('exit_code', `xpu-smi dump exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
@@ -77,7 +64,7 @@ export class XpuSmiBackend implements Backend {
   private async tiles(dev: XpuDevice, detail: XpuDetail | undefined, signal: AbortSignal): Promise<DeviceSample[]> {
     let why: string;
     try {
-      const r = await runTool(this.deps, 'xpu-smi', this.path, ['stats', '-d', dev.deviceId, '-j'], signal);
+      const r = await this.run(['stats', '-d', dev.deviceId, '-j'], signal);
       const stats = parseStats(r.stdout);
       if (stats.ok && r.exitCode === 0) return xpuTileSamples(dev, detail, stats.tiles);
       why = stats.ok ? `exit code ${r.exitCode}` : `${stats.error}${stats.errno === undefined ? '' : ` (errno ${stats.errno})`}`;
@@ -90,7 +77,7 @@ export class XpuSmiBackend implements Backend {
   }
 
   private async discover(signal: AbortSignal): Promise<Inventory> {
-    const r = await runTool(this.deps, 'xpu-smi', this.path, ['discovery', '-j'], signal);
+    const r = await this.run(['discovery', '-j'], signal);
     if (r.exitCode !== 0) {
       throw new BackendError('exit_code', `xpu-smi discovery exited with code ${r.exitCode}: ${jsonError(r.stdout) ?? firstLine(r.stderr, r.stdout)}`);
     }
@@ -107,7 +94,7 @@ export class XpuSmiBackend implements Backend {
     const details = new Map<string, XpuDetail>();
     for (const d of devices) {
       // Static extras (memory size, driver, serial): a device without them still reports its dump values.
-      const dr = await runTool(this.deps, 'xpu-smi', this.path, ['discovery', '-d', d.deviceId, '-j'], signal);
+      const dr = await this.run(['discovery', '-d', d.deviceId, '-j'], signal);
       try {
         if (dr.exitCode !== 0) throw new Error(jsonError(dr.stdout) ?? firstLine(dr.stderr, dr.stdout));
         details.set(d.deviceId, parseDiscoveryDetail(dr.stdout));
@@ -126,6 +113,6 @@ export const xpuSmiFactory: BackendFactory = {
   vendor: 'intel',
   defaultEnabled: true,
   description: 'Intel data-centre GPUs through xpu-smi discovery and dump',
-  flags: [{ name: 'xpu-smi.path', kind: 'string', default: 'xpu-smi', help: 'xpu-smi binary: a path, or a name looked up in PATH.' }],
+  flags: [toolPathFlag('xpu-smi')],
   create: (deps, flags) => new XpuSmiBackend(deps, flags['xpu-smi.path']!),
 };

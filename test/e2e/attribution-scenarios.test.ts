@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
+import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter } from '../helpers/exporter.ts';
+import { lintMetrics, normalizeRepeated, scrapeUntil } from '../helpers/golden-e2e.ts';
 import { fakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { claim, devices, fakeKubelet, pod } from '../helpers/fake-kubelet.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { assertGolden } from '../helpers/golden.ts';
 
 type Obj = Record<string, any>;
 const H100 = 'GPU-00000000-0000-0000-0000-000000000000';
@@ -37,20 +38,6 @@ function slices(): Obj[] {
 }
 
 const toV1beta1 = (s: Obj): Obj => ({ ...s, apiVersion: 'resource.k8s.io/v1beta1', spec: { ...s.spec, devices: s.spec.devices.map((d: Obj) => ({ name: d.name, basic: { attributes: d.attributes, capacity: d.capacity } })) } });
-
-const settle = (body: string): string => normalize(body).replace(/^(accelerator_exporter_tool_starts_total\{[^}]*\}) \d+$/gm, '$1 <volatile>');
-
-function lint(body: string): void {
-  const r = promtool(['check', 'metrics'], body);
-  if (r.available) assert.equal(r.status, 0, r.output);
-}
-
-async function until(e: RunningExporter, what: string, pred: (body: string) => boolean): Promise<string> {
-  return waitFor(what, async () => {
-    const b = (await e.scrape()).body;
-    return pred(b) && b;
-  });
-}
 
 const NVIDIA_ENV = (capture: string) => ({ FAKE_NVIDIA_SMI_CAPTURE: path.join(FIXTURES, 'nvidia', capture) });
 const AMD_ENV = {
@@ -88,13 +75,13 @@ describe('attribution scenarios end to end', { concurrency: 1 }, () => {
       { ...NVIDIA_ENV('capture_h100-80gb-hbm3_590.48.01_linux.txt'), ...AMD_ENV, ...INTEL_ENV },
     );
     try {
-      const body = await until(e, 'three vendors attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { claim: 'pod1-gpu-4xk9d' }) === 1 && alloc(b, { claim: 'claim1' }) === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z' }) === 1 && b.includes('vendor="intel"') && b.includes('vendor="amd"'));
+      const body = await scrapeUntil(e, 'three vendors attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { claim: 'pod1-gpu-4xk9d' }) === 1 && alloc(b, { claim: 'claim1' }) === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z' }) === 1 && b.includes('vendor="intel"') && b.includes('vendor="amd"'));
       assert.equal(alloc(body, { claim: 'pod1-gpu-q8w2z', uuid: H100, pod: 'pod1', container: 'ctr' }), 1);
       assert.equal(alloc(body, { claim: 'pod1-gpu-4xk9d', uuid: '0x7B1E4A2C9D3F5E60/xcp0', namespace: 'gpu-test', container: 'ctr0' }), 1, 'AMD pciAddr -> the partition at that BDF, found through reservedFor');
       assert.equal(alloc(body, { claim: 'claim1', uuid: '00000000-0000-0029-0000-002f0bda8086' }), 1, 'Intel pciBusID -> the xpu-smi device at that BDF');
       assert.ok(!body.includes('gpu-agent'), 'an admin-access claim is no allocation');
-      assertGolden('attribution/dra-three-vendors-v1.prom', settle(body));
-      lint(body);
+      assertGolden('attribution/dra-three-vendors-v1.prom', normalizeRepeated(body));
+      lintMetrics('attribution', body);
     } finally {
       await e.stop();
       await kubelet.stop();
@@ -114,12 +101,12 @@ describe('attribution scenarios end to end', { concurrency: 1 }, () => {
       NVIDIA_ENV('capture_h100-80gb-hbm3-mig_590.48.01_linux.txt'),
     );
     try {
-      const body = await until(e, 'DRA MIG attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z', uuid: H100 }) === 1);
+      const body = await scrapeUntil(e, 'DRA MIG attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z', uuid: H100 }) === 1);
       assert.equal(sampleValue(body, 'accelerator_exporter_unattributed_devices'), 0, 'the MIG claim holds its parent GPU');
       assert.equal(sampleValue(body, 'accelerator_exporter_unresolved_allocations'), 0);
       assert.equal(sampleValue(body, 'accelerator_container_utilization_ratio'), undefined, 'a MIG device never gets the GPU\'s utilisation');
-      assertGolden('attribution/dra-mig-v1.prom', settle(body));
-      lint(body);
+      assertGolden('attribution/dra-mig-v1.prom', normalizeRepeated(body));
+      lintMetrics('attribution', body);
     } finally {
       await e.stop();
       await kubelet.stop();
@@ -145,14 +132,14 @@ describe('attribution scenarios end to end', { concurrency: 1 }, () => {
       NVIDIA_ENV('capture_h100-80gb-hbm3-mig_590.48.01_linux.txt'),
     );
     try {
-      const body = await until(e, 'MIG attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { pod: 'small-job-xyz12', uuid: H100 }) === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z' }) === 1);
+      const body = await scrapeUntil(e, 'MIG attributed', (b) => sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && alloc(b, { pod: 'small-job-xyz12', uuid: H100 }) === 1 && alloc(b, { claim: 'pod1-gpu-q8w2z' }) === 1);
       assert.equal(alloc(body, { pod: 'mid-job-abc34', uuid: H100, resource: 'nvidia.com/mig-3g.40gb' }), 1);
       // nvidia-smi does not report the DRA MIG device: its slice's parentUUID places it on the H100.
       assert.equal(alloc(body, { claim: 'pod1-gpu-q8w2z', uuid: H100, dra_device: 'gpu-1-mig-1g10gb-19-0' }), 1);
       assert.equal(sampleValue(body, 'accelerator_exporter_unresolved_allocations'), 0);
       assert.equal(sampleValue(body, 'accelerator_container_utilization_ratio'), undefined, 'a MIG slice never gets the GPU\'s utilisation');
-      assertGolden('attribution/mig-v1beta1.prom', settle(body));
-      lint(body);
+      assertGolden('attribution/mig-v1beta1.prom', normalizeRepeated(body));
+      lintMetrics('attribution', body);
     } finally {
       await e.stop();
       await kubelet.stop();

@@ -7,10 +7,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
+import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter } from '../helpers/exporter.ts';
+import { lintMetrics, normalizeRepeated, scrapeUntil } from '../helpers/golden-e2e.ts';
 import { fakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { claim, devices, fakeKubelet, pod } from '../helpers/fake-kubelet.ts';
-import { assertGolden, normalize, promtool } from '../helpers/golden.ts';
+import { assertGolden } from '../helpers/golden.ts';
 
 const GPU = 'GPU-00000000-0000-0000-0000-000000000000';
 const MIB = 1024 * 1024;
@@ -34,21 +35,6 @@ const SHARED = {
   ],
 };
 
-/** This test samples every 300ms: how many times the tool ran by now is timing, not behaviour. */
-const settle = (body: string): string => normalize(body).replace(/^(accelerator_exporter_tool_starts_total\{[^}]*\}) \d+$/m, '$1 <volatile>');
-
-function lint(body: string): void {
-  const r = promtool(['check', 'metrics'], body);
-  if (r.available) assert.equal(r.status, 0, r.output);
-}
-
-async function until(e: RunningExporter, what: string, pred: (body: string) => boolean): Promise<string> {
-  return waitFor(what, async () => {
-    const b = (await e.scrape()).body;
-    return pred(b) && b;
-  });
-}
-
 describe('attribution end to end', { concurrency: 1 }, () => {
   it('splits a shared GPU per pod, follows a pod that leaves, survives the kubelet going away', async () => {
     const kubelet = fakeKubelet(SHARED);
@@ -62,25 +48,25 @@ describe('attribution end to end', { concurrency: 1 }, () => {
     );
     const mem = (b: string, pod: string) => sampleValue(b, 'accelerator_container_memory_usage_bytes', { pod });
     try {
-      const shared = await until(e, 'both pods attributed', (b) => mem(b, 'infer-0') !== undefined && mem(b, 'trainer-0') !== undefined && sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1);
+      const shared = await scrapeUntil(e, 'both pods attributed', (b) => mem(b, 'infer-0') !== undefined && mem(b, 'trainer-0') !== undefined && sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1);
       assert.equal(mem(shared, 'trainer-0'), (2566 + 1542) * MIB);
       assert.equal(mem(shared, 'infer-0'), 15690 * MIB);
       assert.equal(sampleValue(shared, 'accelerator_container_utilization_ratio'), undefined, 'a shared GPU gives no container its utilisation');
-      assertGolden('attribution/shared-gpu.prom', settle(shared));
-      lint(shared);
+      assertGolden('attribution/shared-gpu.prom', normalizeRepeated(shared));
+      lintMetrics('attribution', shared);
 
       // infer-0 leaves: its allocation and pod go; its process lingers but is not pinned on trainer-0.
       kubelet.response = { pod_resources: [SHARED.pod_resources[0]] };
       api.set('pods', [TRAINER]);
-      const left = await until(e, 'infer-0 gone', (b) => !b.includes('pod="infer-0"') && sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && sampleValue(b, 'accelerator_exporter_unattributed_processes', { reason: 'unknown_pod' }) === 1);
-      assertGolden('attribution/pod-left.prom', settle(left));
+      const left = await scrapeUntil(e, 'infer-0 gone', (b) => !b.includes('pod="infer-0"') && sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && sampleValue(b, 'accelerator_exporter_unattributed_processes', { reason: 'unknown_pod' }) === 1);
+      assertGolden('attribution/pod-left.prom', normalizeRepeated(left));
 
       await kubelet.stop();
-      const down = await until(e, 'kubelet down', (b) => sampleValue(b, 'accelerator_exporter_kubelet_up') === 0);
+      const down = await scrapeUntil(e, 'kubelet down', (b) => sampleValue(b, 'accelerator_exporter_kubelet_up') === 0);
       assert.equal(sampleValue(down, 'accelerator_allocation_info'), undefined);
       assert.equal(sampleValue(down, 'hw_gpu_utilization_ratio'), 1, 'device metrics never stop');
       await kubelet.start();
-      await until(e, 'kubelet back', (b) => sampleValue(b, 'accelerator_exporter_kubelet_up') === 1 && sampleValue(b, 'accelerator_allocation_info', { pod: 'trainer-0' }) === 1);
+      await scrapeUntil(e, 'kubelet back', (b) => sampleValue(b, 'accelerator_exporter_kubelet_up') === 1 && sampleValue(b, 'accelerator_allocation_info', { pod: 'trainer-0' }) === 1);
     } finally {
       await e.stop();
       await kubelet.stop();
@@ -122,10 +108,10 @@ describe('attribution end to end', { concurrency: 1 }, () => {
       ENV,
     );
     try {
-      const body = await until(e, 'DRA resolved', (b) => sampleValue(b, 'accelerator_allocation_info', { uuid: GPU, claim: 'trainer-0-gpu-q8w2z' }) === 1 && sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && !b.includes('gpu-agent') && b.includes('accelerator_container_utilization_ratio'));
+      const body = await scrapeUntil(e, 'DRA resolved', (b) => sampleValue(b, 'accelerator_allocation_info', { uuid: GPU, claim: 'trainer-0-gpu-q8w2z' }) === 1 && sampleValue(b, 'accelerator_exporter_kubernetes_api_up') === 1 && !b.includes('gpu-agent') && b.includes('accelerator_container_utilization_ratio'));
       assert.equal(sampleValue(body, 'accelerator_container_utilization_ratio', { pod: 'trainer-0', uuid: GPU }), 1);
-      assertGolden('attribution/dra-sole-holder.prom', settle(body));
-      lint(body);
+      assertGolden('attribution/dra-sole-holder.prom', normalizeRepeated(body));
+      lintMetrics('attribution', body);
     } finally {
       await e.stop();
       await kubelet.stop();

@@ -48,3 +48,19 @@ export function goldenScenarios(backend: string, fakeTool: string, scenarios: re
     });
   }
 }
+
+/** The page once it satisfies the predicate (scraped repeatedly; the deadline only guards against a hang). */
+export function scrapeUntil(e: RunningExporter, what: string, pred: (body: string) => boolean): Promise<string> {
+  return waitFor(what, async () => {
+    const b = (await e.scrape()).body;
+    return pred(b) && b;
+  });
+}
+
+/**
+ * normalize() for a test that samples repeatedly: how often the tool ran by
+ * the time of the scrape is timing, not behaviour.
+ */
+export function normalizeRepeated(body: string): string {
+  return normalize(body).replace(/^(accelerator_exporter_tool_starts_total\{[^}]*\}) \d+$/gm, '$1 <volatile>');
+}

@@ -43,6 +43,9 @@ data:
   return out;
 }
 
+export const DAEMONSET_CONFIGMAP_FILE = 'daemonset/base/dashboards-configmap.yaml';
+export const DAEMONSET_PROMETHEUS_RULE_FILE = 'daemonset/base/prometheusrule.yaml';
+
 export function generatedFiles(root: string): Map<string, string> {
   const files = new Map<string, string>();
   const json = new Map<string, string>();
@@ -53,5 +56,8 @@ export function generatedFiles(root: string): Map<string, string> {
   }
   files.set(CONFIGMAP_FILE, configMap(json));
   files.set(PROMETHEUS_RULE_FILE, prometheusRule(readFileSync(path.join(root, RULES_FILE), 'utf8')));
+  // kustomize loads nothing from outside its directory: the DaemonSet base ships copies.
+  files.set(DAEMONSET_CONFIGMAP_FILE, files.get(CONFIGMAP_FILE)!);
+  files.set(DAEMONSET_PROMETHEUS_RULE_FILE, files.get(PROMETHEUS_RULE_FILE)!);
   return files;
 }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -59,14 +59,24 @@ function daemonSetContainer(): { args: string[]; env: Record<string, string> } {
 }
 
 test('the exporter starts from the image tree and serves device metrics', async (t) => {
-  // nvidia-smi where the toolkit puts it: on PATH, next to nothing else.
+  // Everything the process reaches lives under `work` (mode 0755), as it would in
+  // the image: the checkout may sit in a directory the image's user cannot enter.
+  // The image's own node, at its own path:
+  const node = path.join(work, 'nodejs/bin/node');
+  mkdirSync(path.dirname(node), { recursive: true });
+  copyFileSync(process.execPath, node);
+  chmodSync(node, 0o755);
+  // nvidia-smi where the toolkit puts it, on PATH: the fake, its library and the capture it replays.
   const injected = path.join(work, 'usr-bin');
-  mkdirSync(injected);
-  symlinkSync(path.join(FAKE_TOOLS, 'nvidia-smi'), path.join(injected, 'nvidia-smi'));
+  cpSync(path.join(FAKE_TOOLS, 'lib'), path.join(injected, 'lib'), { recursive: true });
+  copyFileSync(path.join(FAKE_TOOLS, 'nvidia-smi'), path.join(injected, 'nvidia-smi'));
+  chmodSync(path.join(injected, 'nvidia-smi'), 0o755);
+  const capture = path.join(work, 'capture.txt');
+  copyFileSync(path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt'), capture);
 
   const { args, env } = daemonSetContainer();
   assert.ok(args.includes('--web.listen-address=:9477'));
-  const toHost = (p: string) => (p === '/nodejs/bin/node' ? process.execPath : p.replace(/^\/app(?=\/|$)/, tree.appDir));
+  const toHost = (p: string) => (p === '/nodejs/bin/node' ? node : p.replace(/^\/app(?=\/|$)/, tree.appDir));
   const [exe, ...entryArgs] = [...tree.entrypoint, ...args].map(toHost);
   const argv = [...entryArgs.map((a) => (a.startsWith('--web.listen-address=') ? '--web.listen-address=127.0.0.1:0' : a))];
 
@@ -77,8 +87,8 @@ test('the exporter starts from the image tree and serves device metrics', async 
     env: {
       ...env,
       NODE_ENV: 'production',
-      PATH: `${injected}:${path.dirname(process.execPath)}`,
-      FAKE_NVIDIA_SMI_CAPTURE: path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt'),
+      PATH: `${injected}:${path.dirname(node)}`,
+      FAKE_NVIDIA_SMI_CAPTURE: capture,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(asImageUser ? { uid: 65532, gid: 65532 } : {}),

@@ -3,51 +3,11 @@
 // backends read. Pure apart from the procfs/sysfs reads it is handed.
 
 import type { DeviceIdentity, DeviceSample, ProcessSample } from '../model.ts';
+import type { Allocation, AttributionView, ContainerDeviceUsage, UnattributedReason } from './view.ts';
 import type { CgroupLookup } from './cgroup.ts';
-import { matchDevice, parseDeviceId } from './device-ids.ts';
+import { matchDevice, type DeviceIdParser } from './device-ids.ts';
 import type { KubeView } from './kube-api.ts';
 import type { PodResources } from './pod-resources.ts';
-
-/** One (device, container) allocation; the fields that do not apply are empty. */
-export interface Allocation {
-  readonly uuid: string;
-  readonly namespace: string;
-  readonly pod: string;
-  readonly container: string;
-  readonly resource: string;
-  readonly claimNamespace: string;
-  readonly claim: string;
-  readonly draDriver: string;
-  readonly draPool: string;
-  readonly draDevice: string;
-  /** Shared by design (time-slicing/MPS replica, DRA shareID, a MIG device placed on its parent GPU). */
-  readonly shared: boolean;
-}
-
-export interface ContainerDeviceUsage {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly container: string;
-  readonly uuid: string;
-  readonly memoryUsedBytes?: number;
-  readonly utilizationRatio?: number;
-}
-
-export const UNATTRIBUTED_REASONS = ['host', 'no_cgroup', 'unknown_pod'] as const;
-export type UnattributedReason = (typeof UNATTRIBUTED_REASONS)[number];
-
-export interface AttributionView {
-  readonly kubeletUp: boolean;
-  /** Undefined when no API access is configured. */
-  readonly apiUp?: boolean;
-  readonly lastRefreshMs?: number;
-  readonly allocations: readonly Allocation[];
-  readonly containers: readonly ContainerDeviceUsage[];
-  readonly unattributedDevices: number;
-  readonly unattributedProcesses: Readonly<Record<UnattributedReason, number>>;
-  /** Allocations whose device no backend reads (or, for DRA, no ResourceSlice locates). */
-  readonly unresolvedAllocations: number;
-}
 
 export interface AttributeInput {
   readonly kubeletUp: boolean;
@@ -59,7 +19,7 @@ export interface AttributeInput {
   readonly isCountedResource: (resource: string) => boolean;
   readonly isCountedDraDriver: (driver: string) => boolean;
   readonly lookupPid: (pid: number) => CgroupLookup;
-  readonly sysfs: string;
+  readonly parseDeviceId: DeviceIdParser;
 }
 
 type Obj = Record<string, any>;
@@ -104,7 +64,7 @@ export function attribute(input: AttributeInput): AttributionView {
       for (const d of c.devices) {
         if (!input.isCountedResource(d.resourceName)) continue;
         for (const raw of d.deviceIds) {
-          const parsed = parseDeviceId(raw, input.sysfs);
+          const parsed = input.parseDeviceId(raw);
           const dev = matchDevice(parsed, ids);
           const parent = dev ? undefined : migParent(parsed.uuid, input.devices);
           if (!dev && !parent) unresolved++;

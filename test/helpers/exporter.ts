@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
+import { groupFlags } from '../../src/options.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/accelerator-exporter.js');
@@ -31,7 +32,7 @@ export interface RunningExporter {
 export function isolatingEnv(args: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const f of BACKEND_FACTORIES) {
-    const pointed = (f.flags ?? []).some((flag) => args.some((a) => a.startsWith(`--${flag.name}=`)));
+    const pointed = groupFlags(f.options).some((flag) => args.some((a) => a.startsWith(`--${flag.name}=`)));
     // Pointing at a tool also enables a backend that is off by default (rocm-smi).
     env[`ACCELERATOR_EXPORTER_BACKEND_${f.name.toUpperCase().replace(/[.-]/g, '_')}`] = String(pointed);
   }

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { attribute, migParent, type AttributeInput } from '../../src/attribution/attribute.ts';
 import type { CgroupLookup } from '../../src/attribution/cgroup.ts';
-import { resourceMatcher } from '../../src/attribution/device-ids.ts';
+import { deviceIdParser, resourceMatcher, sysfsReads } from '../../src/attribution/device-ids.ts';
+import { vendorsOf } from '../../src/backends/backend.ts';
+import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
 import { claimInfo, podsByUid, sliceDevices, type KubeView } from '../../src/attribution/kube-api.ts';
 import type { PodResources } from '../../src/attribution/pod-resources.ts';
 import { emptyDevice, type DeviceSample, type ProcessSample } from '../../src/model.ts';
@@ -49,7 +51,7 @@ function input(over: Partial<AttributeInput>): AttributeInput {
     isCountedResource: resourceMatcher('nvidia.com/*,amd.com/*,gpu.intel.com/*'),
     isCountedDraDriver: resourceMatcher('gpu.nvidia.com'),
     lookupPid: (pid) => CGROUPS[pid] ?? { kind: 'gone' },
-    sysfs: '/nonexistent',
+    parseDeviceId: deviceIdParser(vendorsOf(BACKEND_FACTORIES), sysfsReads('/nonexistent')),
     ...over,
   };
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { attribute } from '../src/attribution/attribute.ts';
+import { joinAttribution } from '../src/attribution/join.ts';
 import { lookupPid } from '../src/attribution/cgroup.ts';
 import { deviceIdParser, resourceMatcher, sysfsReads } from '../src/attribution/device-ids.ts';
 import { podsByUid } from '../src/attribution/kube-api.ts';
@@ -55,7 +55,7 @@ export async function benchAttribution(): Promise<{ name: string; value: number;
 
     const parseDeviceId = deviceIdParser(vendorsOf(BACKEND_FACTORIES), sysfsReads('/nonexistent'));
     const run = () =>
-      attribute({ kubeletUp: true, pods, kube, devices, processes, isCountedResource: resourceMatcher('nvidia.com/*'), isCountedDraDriver: resourceMatcher('gpu.nvidia.com'), lookupPid: (pid) => lookupPid(procfs, pid), parseDeviceId });
+      joinAttribution({ kubeletUp: true, pods, kube, devices, processes, isCountedResource: resourceMatcher('nvidia.com/*'), isCountedDraDriver: resourceMatcher('gpu.nvidia.com'), lookupPid: (pid) => lookupPid(procfs, pid), parseDeviceId });
     const check = run();
     if (check.containers.length !== GPUS || check.allocations.length !== GPUS) throw new Error(`bench join is wrong: ${check.containers.length} containers, ${check.allocations.length} allocations`);
     const reps = 300;

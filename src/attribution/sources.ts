@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { VendorFacts } from '../backends/backend.ts';
 import type { Snapshot } from '../collect/snapshot.ts';
-import { attribute } from './attribute.ts';
+import { joinAttribution } from './join.ts';
 import { lookupPid } from './cgroup.ts';
 import { deviceIdParser, resourceMatcher, sysfsReads } from './device-ids.ts';
 import type { KubeSource } from './kube-api.ts';
@@ -79,7 +79,7 @@ export function createAttribution(options: AttributionOptions, deps: Attribution
     },
     attribute(s) {
       const k = kubelet.state();
-      return attribute({
+      return joinAttribution({
         kubeletUp: k.reachable,
         lastRefreshMs: k.lastSuccessMs,
         pods: k.pods,

@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { vendorsOf } from '../../src/backends/backend.ts';
+import { backendFactory, vendorsOf } from '../../src/backends/backend.ts';
 import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
 import { parseConfig } from '../../src/config.ts';
+import { option } from '../../src/options.ts';
 import { ROOT } from '../helpers/exporter.ts';
 
 const vendors = vendorsOf(BACKEND_FACTORIES);
@@ -42,6 +43,28 @@ describe('backend registry', () => {
     );
     // @ts-expect-error a misspelt option is a compile error, not a silent default
     void c.attribution.resourceName;
+  });
+
+  it('gives a factory its own options, typed', async () => {
+    const built: string[] = [];
+    const example = backendFactory({
+      name: 'example',
+      vendor: vendors[0]!,
+      defaultEnabled: false,
+      description: 'an example',
+      options: { library: option.string('example.library', 'libexample.so.1', 'The library to load.'), retries: option.int('example.retries', 2, 'Retries.') },
+      load: async () => (deps, options) => {
+        built.push(`${options.library} x${options.retries + 1}`);
+        // @ts-expect-error a misspelt option of a backend is a compile error
+        void options.libary;
+        return { name: deps.name, sample: () => Promise.reject(new Error('unused')), toolStarts: () => 0, close: async () => {} };
+      },
+    });
+    const r = parseConfig(['--backend.example', '--example.retries=4'], {}, [example]);
+    assert.equal(r.kind, 'run');
+    const backend = await r.config.backends[0]!.create({ runner: { starts: () => 0, run: () => Promise.reject(new Error('unused')) }, log: {} as never, timeoutMs: 1 });
+    assert.equal(backend.name, 'example');
+    assert.deepEqual(built, ['libexample.so.1 x5']);
   });
 
   it('builds every backend from its lazily imported module, named after its factory', async () => {

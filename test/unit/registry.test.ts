@@ -33,6 +33,9 @@ describe('backend registry', () => {
     assert.equal(a.resourceNames, 'nvidia.com/*,amd.com/*,gpu.intel.com/*,habana.ai/*,aws.amazon.com/neuron*');
     assert.equal(a.draDrivers, 'gpu.nvidia.com,gpu.amd.com,gpu.intel.com,*.habana.ai,neuron.amazonaws.com');
     assert.equal(a.resourceNames, [...new Set(vendors.flatMap((v) => v.resourceNames))].join(','));
+    const doc = readFileSync(path.join(ROOT, 'docs/attribution.md'), 'utf8').replace(/\s+/g, ' ');
+    assert.ok(doc.includes(`\`--attribution.resource-names\` (\`${a.resourceNames}\`)`), 'docs/attribution.md gives the default resource names');
+    assert.ok(doc.includes(`\`--attribution.dra-drivers\` (\`${a.draDrivers}\``), 'docs/attribution.md gives the default DRA drivers');
   });
 
   it('parses each backend\'s options into its typed object, and enables by flag', async () => {

@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import { BackendError, FAILURE_REASONS, NoDataError, type Backend, type FailureReason } from '../backends/backend.ts';
+import { ParseError } from '../backends/values.ts';
 import type { BackendReading, DeviceIdentity, Vendor } from '../model.ts';
 import { compareDevices, type BackendState, type BackendStatus, type DeviceHealth, type Snapshot } from './snapshot.ts';
 
@@ -193,8 +194,9 @@ export class Poller {
       slot.lastGood = undefined;
       return { state: 'no_data', message: err.message };
     }
-    // Anything but a BackendError is a bug of ours (a TypeError in a parser): not the tool's fault.
-    const reason: FailureReason = err instanceof BackendError ? err.reason : 'internal';
+    // A ParseError is the tool's unexpected output; anything else but a BackendError is a bug
+    // of ours (a TypeError in a parser), not the tool's fault.
+    const reason: FailureReason = err instanceof BackendError ? err.reason : err instanceof ParseError ? 'parse' : 'internal';
     const message = err instanceof Error ? err.message : String(err);
     slot.failures[reason]++;
     const first = slot.state !== 'failed' || slot.lastMessage !== message;

@@ -100,7 +100,7 @@ export async function startExporter(args: readonly string[], env: Record<string,
 }
 
 /** Polls until the predicate holds; the deadline only guards against a hang, it asserts no timing. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, deadlineMs = 15_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, deadlineMs = 60_000): Promise<T> {
   const end = Date.now() + deadlineMs;
   let last: unknown;
   while (Date.now() < end) {

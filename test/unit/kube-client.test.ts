@@ -1,0 +1,159 @@
+// The hand-written Kubernetes API client: kubeconfig and service-account
+// access, the back-off, and the reflector's list/watch/relist and synced state
+// against a scripted lister.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { inClusterAccess, kubeconfigAccess } from '../../src/attribution/kube-access.ts';
+import { KubeApiError, type KubeLister, type ListResult, type WatchEvent } from '../../src/attribution/kube-http.ts';
+import { Backoff, Reflector } from '../../src/attribution/kube-reflector.ts';
+
+const silent = pino({ level: 'silent' });
+
+function kubeconfig(user: Record<string, unknown>, cluster: Record<string, unknown> = { server: 'https://10.0.0.1:6443/', 'certificate-authority': 'ca.pem' }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ae-kc-'));
+  writeFileSync(path.join(dir, 'ca.pem'), 'CA BYTES');
+  writeFileSync(path.join(dir, 'token'), 'file-token\n');
+  const file = path.join(dir, 'config');
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+current-context: ctx
+contexts:
+- name: ctx
+  context: {cluster: c, user: u}
+clusters:
+- name: c
+  cluster: ${JSON.stringify(cluster)}
+users:
+- name: u
+  user: ${JSON.stringify(user)}
+`,
+  );
+  return file;
+}
+
+describe('kubeconfig access', () => {
+  it('reads server, CA (relative to the file), bearer token', () => {
+    const a = kubeconfigAccess(kubeconfig({ token: 'abc' }));
+    assert.equal(a.server, 'https://10.0.0.1:6443');
+    assert.equal(a.ca?.toString(), 'CA BYTES');
+    assert.equal(a.authorization(), 'Bearer abc');
+    assert.equal(a.insecureSkipTlsVerify, false);
+  });
+
+  it('reads a token file, client certificate data and basic credentials', () => {
+    assert.equal(kubeconfigAccess(kubeconfig({ tokenFile: 'token' })).authorization(), 'Bearer file-token');
+    const cert = kubeconfigAccess(kubeconfig({ 'client-certificate-data': Buffer.from('CERT').toString('base64'), 'client-key-data': Buffer.from('KEY').toString('base64') }));
+    assert.equal(cert.cert?.toString(), 'CERT');
+    assert.equal(cert.key?.toString(), 'KEY');
+    assert.equal(cert.authorization(), undefined);
+    assert.equal(kubeconfigAccess(kubeconfig({ username: 'admin', password: 'pw' })).authorization(), `Basic ${Buffer.from('admin:pw').toString('base64')}`);
+  });
+
+  it('refuses exec and auth-provider plugins with a message that says what to use instead', () => {
+    assert.throws(() => kubeconfigAccess(kubeconfig({ exec: { command: 'aws', args: ['eks', 'get-token'] } })), /exec credential plugin \(aws\).*token, a token file or a client certificate/);
+    assert.throws(() => kubeconfigAccess(kubeconfig({ 'auth-provider': { name: 'oidc' } })), /auth-provider "oidc"/);
+  });
+
+  it('says what is wrong with a broken file', () => {
+    assert.throws(() => kubeconfigAccess('/nonexistent/kubeconfig'), /cannot read kubeconfig \/nonexistent\/kubeconfig/);
+    assert.throws(() => kubeconfigAccess(kubeconfig({}, { 'certificate-authority': 'ca.pem' })), /no http\(s\) server address/);
+  });
+});
+
+describe('in-cluster access', () => {
+  it('uses the service account token and CA, and brackets an IPv6 service host', () => {
+    const files: Record<string, string> = { '/sa/ca.crt': 'CA', '/sa/token': 'sa-token' };
+    const read = (f: string) => {
+      if (!(f in files)) throw new Error(`ENOENT ${f}`);
+      return Buffer.from(files[f]!);
+    };
+    const a = inClusterAccess({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, read, '/sa');
+    assert.equal(a.server, 'https://[fd00::1]:443');
+    assert.equal(a.authorization(), 'Bearer sa-token');
+    assert.throws(() => inClusterAccess({ KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, read, '/elsewhere'), /automountServiceAccountToken/);
+  });
+});
+
+describe('Backoff', () => {
+  it('doubles from the initial delay to the cap, each delay in the upper half of its step, and resets', () => {
+    const low = new Backoff({ initialMs: 1000, maxMs: 30_000, random: () => 0 });
+    assert.deepEqual(Array.from({ length: 7 }, () => low.next()), [500, 1000, 2000, 4000, 8000, 15_000, 15_000]);
+    const high = new Backoff({ initialMs: 1000, maxMs: 30_000, random: () => 0.999999 });
+    assert.deepEqual(Array.from({ length: 6 }, () => Math.round(high.next())), [1000, 2000, 4000, 8000, 16_000, 30_000]);
+    high.reset();
+    assert.equal(Math.round(high.next()), 1000);
+  });
+});
+
+/** A lister that answers from a script, one step per call. */
+function scripted(steps: ((kind: 'list' | 'watch', path: string, onEvent: (e: WatchEvent) => void) => Promise<ListResult | void>)[]): KubeLister & { calls: string[] } {
+  const calls: string[] = [];
+  const next = (kind: 'list' | 'watch', p: string, signal: AbortSignal, onEvent: (e: WatchEvent) => void = () => {}) => {
+    calls.push(`${kind} ${p}`);
+    const step = steps.shift();
+    // Out of script: hang until the reflector is stopped.
+    return step ? step(kind, p, onEvent) : new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+  };
+  return {
+    calls,
+    list: (p, _q, signal) => next('list', p, signal) as Promise<ListResult>,
+    watch: (p, _q, onEvent, signal) => next('watch', p, signal, onEvent) as Promise<void>,
+  };
+}
+
+const pod = (name: string) => ({ metadata: { namespace: 'ns', name } });
+const until = async (what: string, fn: () => boolean) => {
+  for (let i = 0; i < 500 && !fn(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(fn(), what);
+};
+
+describe('Reflector', () => {
+  const backoff = { initialMs: 1, maxMs: 4, random: () => 0 };
+
+  it('is not synced while the list fails, and syncs when a list succeeds', async () => {
+    const fail = async () => {
+      throw new KubeApiError(500, 'internal error');
+    };
+    const client = scripted([fail, fail, async () => ({ items: [pod('a')], resourceVersion: '7' })]);
+    const syncedAt: boolean[] = [];
+    const r: Reflector = new Reflector({ name: 'pods', paths: ['/api/v1/pods'], client, log: silent, onChange: () => syncedAt.push(r.isSynced()), backoff });
+    r.start();
+    await until('listed', () => r.isSynced());
+    assert.deepEqual(client.calls, ['list /api/v1/pods', 'list /api/v1/pods', 'list /api/v1/pods', 'watch /api/v1/pods']);
+    assert.ok(!syncedAt.slice(0, syncedAt.indexOf(true)).includes(true));
+    assert.deepEqual(r.items().map((o) => o.metadata.name), ['a']);
+    await r.stop();
+  });
+
+  it('applies watch events, relists on 410 Gone, and falls back to the next API version on 404', async () => {
+    const client = scripted([
+      async () => {
+        throw new KubeApiError(404, 'not found');
+      },
+      async () => ({ items: [pod('a')], resourceVersion: '1' }),
+      async (_k, _p, onEvent) => {
+        onEvent({ type: 'ADDED', object: pod('b') });
+        onEvent({ type: 'DELETED', object: pod('a') });
+        onEvent({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '9' } } });
+        throw new KubeApiError(410, 'too old');
+      },
+      async () => ({ items: [pod('c')], resourceVersion: '20' }),
+    ]);
+    const seen: string[][] = [];
+    const r: Reflector = new Reflector({ name: 'resourceslices', paths: ['/v1/s', '/v1beta1/s'], client, log: silent, onChange: () => seen.push(r.items().map((o) => o.metadata.name)), backoff });
+    r.start();
+    await until('relisted', () => client.calls.length === 5);
+    assert.deepEqual(client.calls, ['list /v1/s', 'list /v1beta1/s', 'watch /v1beta1/s', 'list /v1beta1/s', 'watch /v1beta1/s']);
+    assert.ok(seen.some((s) => s.join() === 'b'), JSON.stringify(seen));
+    assert.deepEqual(r.items().map((o) => o.metadata.name), ['c']);
+    assert.equal(r.isSynced(), true);
+    await r.stop();
+  });
+});

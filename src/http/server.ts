@@ -1,6 +1,7 @@
 // HTTP edge: /metrics renders the last snapshot (never a tool run),
 // /healthz says the process is alive, /readyz says the data is usable.
 
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { Exposition } from '../metrics/exposition.ts';
@@ -45,8 +46,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.get('/metrics', async (req, reply) => {
     const format = negotiate(req.headers.accept);
-    reply.header('content-type', CONTENT_TYPES[format]);
-    return deps.exposition.render(format, now());
+    const chunks = deps.exposition.render(format, now());
+    // The cached snapshot bytes are written as they are: concatenating them with the
+    // tail would allocate and copy the whole page on every scrape.
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    reply.header('content-type', CONTENT_TYPES[format]).header('content-length', length);
+    return Readable.from(chunks, { objectMode: false });
   });
   app.get('/healthz', async (_req, reply) => {
     reply.header('content-type', 'text/plain; charset=utf-8');

@@ -119,6 +119,29 @@ export function claimInfo(c: Obj): ClaimInfo {
   };
 }
 
+const pick = (o: Obj | undefined, keys: readonly string[]): Obj | undefined => (o ? Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) : undefined);
+const ANNOTATIONS = ['kubernetes.io/config.hash', 'resource.kubernetes.io/pod-claim-name'];
+
+/** What podInfo, podsByUid and the claim fallback read of a pod. */
+export function slimPod(p: Obj): Obj {
+  const statuses = (list: Obj[] | undefined) => list?.map((c) => pick(c, ['name', 'containerID']));
+  return {
+    metadata: { ...pick(p.metadata, ['uid', 'namespace', 'name']), annotations: pick(p.metadata?.annotations, ANNOTATIONS) },
+    spec: { containers: ((p.spec?.containers ?? []) as Obj[]).map((c) => ({ name: c.name, resources: { claims: c.resources?.claims } })) },
+    status: {
+      containerStatuses: statuses(p.status?.containerStatuses),
+      initContainerStatuses: statuses(p.status?.initContainerStatuses),
+      ephemeralContainerStatuses: statuses(p.status?.ephemeralContainerStatuses),
+      resourceClaimStatuses: p.status?.resourceClaimStatuses,
+    },
+  };
+}
+
+/** What claimInfo reads of a ResourceClaim: claims are listed cluster-wide, so their size counts. */
+export function slimClaim(c: Obj): Obj {
+  return { metadata: pick(c.metadata, ['namespace', 'name']), status: { allocation: { devices: { results: c.status?.allocation?.devices?.results } }, reservedFor: c.status?.reservedFor } };
+}
+
 export interface KubeSourceOptions {
   readonly kubeconfig: string;
   readonly nodeName: string;
@@ -151,10 +174,10 @@ export class KubeSource {
     const node = `spec.nodeName=${opts.nodeName}`;
     const common = { client: this.client, log: opts.log, onChange: () => this.rebuild() };
     this.reflectors = {
-      pods: new Reflector({ ...common, name: 'pods', paths: ['/api/v1/pods'], fieldSelector: node }),
+      pods: new Reflector({ ...common, name: 'pods', paths: ['/api/v1/pods'], fieldSelector: node, transform: slimPod }),
       resourceslices: new Reflector({ ...common, name: 'resourceslices', paths: resourcePaths('resourceslices'), fieldSelector: node }),
       // Claims are namespaced and carry no node: every claim is listed (the fallback for kubelets without DRA in PodResources).
-      resourceclaims: new Reflector({ ...common, name: 'resourceclaims', paths: resourcePaths('resourceclaims') }),
+      resourceclaims: new Reflector({ ...common, name: 'resourceclaims', paths: resourcePaths('resourceclaims'), transform: slimClaim }),
     };
   }
 

@@ -57,6 +57,8 @@ export interface ReflectorOptions {
   readonly log: Logger;
   readonly onChange: () => void;
   readonly backoff?: BackoffOptions;
+  /** Keeps what the join reads of an object; the rest (managed fields, env, probes) is not held in memory. */
+  readonly transform?: (o: Obj) => Obj;
   /** The server-side watch timeout, in seconds; drawn from [300, 600) like client-go when absent. */
   readonly watchTimeoutSeconds?: number;
 }
@@ -183,13 +185,14 @@ export class Reflector {
       throw new KubeApiError(code, `watch error: ${ev.object?.message ?? JSON.stringify(ev.object)}`);
     }
     if (ev.type === 'DELETED') this.store.delete(key(ev.object));
-    else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.store.set(key(ev.object), ev.object);
+    else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.store.set(key(ev.object), this.opts.transform ? this.opts.transform(ev.object) : ev.object);
     else return;
     this.list = [...this.store.values()];
     this.opts.onChange();
   }
 
   private replace(items: Obj[]): void {
+    if (this.opts.transform) items = items.map(this.opts.transform);
     this.store = new Map(items.map((o) => [key(o), o]));
     this.list = items;
     this.opts.onChange();

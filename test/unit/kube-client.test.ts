@@ -157,3 +157,27 @@ describe('Reflector', () => {
     await r.stop();
   });
 });
+
+describe('what is kept of pods and claims', () => {
+  it('keeps every field the join reads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseAllDocuments } = await import('yaml');
+    const { claimInfo, podInfo, slimClaim, slimPod } = await import('../../src/attribution/kube-api.ts');
+    const fixtures = path.join(import.meta.dirname, '../fixtures/k8s');
+    for (const c of parseAllDocuments(readFileSync(path.join(fixtures, 'resourceclaim-examples.yaml'), 'utf8')).map((d) => d.toJSON())) {
+      assert.deepEqual(claimInfo(slimClaim(c)), claimInfo(c));
+    }
+    const p = {
+      metadata: { namespace: 'ml', name: 'trainer-0', uid: 'u1', annotations: { 'kubernetes.io/config.hash': 'h1', 'resource.kubernetes.io/pod-claim-name': 'gpu', other: 'x'.repeat(1000) }, managedFields: [{ manager: 'kubelet' }] },
+      spec: { containers: [{ name: 'main', env: [{ name: 'A', value: 'B' }], resources: { claims: [{ name: 'gpu' }], limits: { cpu: '1' } } }] },
+      status: { containerStatuses: [{ name: 'main', containerID: 'containerd://abc', image: 'x' }], initContainerStatuses: [{ name: 'init', containerID: 'cri-o://def' }], resourceClaimStatuses: [{ name: 'gpu', resourceClaimName: 'trainer-0-gpu' }] },
+    };
+    const slim = slimPod(p);
+    assert.deepEqual(podInfo(slim), podInfo(p));
+    assert.deepEqual(slim, {
+      metadata: { uid: 'u1', namespace: 'ml', name: 'trainer-0', annotations: { 'kubernetes.io/config.hash': 'h1', 'resource.kubernetes.io/pod-claim-name': 'gpu' } },
+      spec: { containers: [{ name: 'main', resources: { claims: [{ name: 'gpu' }] } }] },
+      status: { containerStatuses: [{ name: 'main', containerID: 'containerd://abc' }], initContainerStatuses: [{ name: 'init', containerID: 'cri-o://def' }], ephemeralContainerStatuses: undefined, resourceClaimStatuses: [{ name: 'gpu', resourceClaimName: 'trainer-0-gpu' }] },
+    });
+  });
+});

@@ -37,8 +37,8 @@ const PLATEAU_STABLE_S = Number(env.BENCH_PLATEAU_STABLE_SECONDS ?? 30);
 const PLATEAU_MAX_S = Number(env.BENCH_PLATEAU_MAX_SECONDS ?? 300);
 const GPU_COUNTS = (env.BENCH_GPUS ?? '8,64').split(',').map(Number);
 const INTERVALS = (env.BENCH_INTERVALS ?? '10s,1s').split(',');
-/** Extra Node flags for the exporter, after the container's own (--max-semi-space-size=1); e.g. --jitless. */
-const NODE_FLAGS = ['--max-semi-space-size=1', ...(env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+/** The container's Node flags (Dockerfile ENTRYPOINT); BENCH_NODE_FLAGS replaces them, e.g. "--max-semi-space-size=1" alone to see what --jitless saves. */
+const NODE_FLAGS = (env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1 --jitless').split(' ').filter(Boolean);
 const PODS = 30;
 const NODE = 'gpu-node-1';
 const GPU = 'GPU-00000000-0000-0000-0000-000000000000';
@@ -270,7 +270,7 @@ for (const r of runs) {
   console.log(`| ${r.config} | ${r.gpus} | ${r.interval} | ${r.bytes} | ${fmt(r.rssStart, 1)} | ${fmt(r.rssBurst, 1)} | ${plateau} | ${after} | ${target(r.config, r.gpus)} | ${r.max <= target(r.config, r.gpus) ? 'yes' : 'no'} |`);
 }
 
-console.log('\nScrape latency (nvidia-smi only, first interval) against a static fastify server holding the same bytes; CPU and tool starts while idle\n');
+console.log('\nScrape latency (nvidia-smi only, first interval) against a static node:http server holding the same bytes; CPU and tool starts while idle\n');
 console.log('| GPUs | scrape p50 ms | scrape p99 ms | static p50 ms | static p99 ms | p99 ratio (target <= 2) | tool starts during scrapes | CPU s/min | tool starts/min |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of runs) {

@@ -15,7 +15,8 @@ import { fakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { devices, fakeKubelet, pod } from '../helpers/fake-kubelet.ts';
 
 const GPU = 'GPU-00000000-0000-0000-0000-000000000000';
-const ENV = { FAKE_NVIDIA_SMI_CAPTURE: path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt') };
+// With the container's Node flags: the API client must work without WebAssembly (--jitless).
+const ENV = { FAKE_NVIDIA_SMI_CAPTURE: path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt'), NODE_OPTIONS: '--max-semi-space-size=1 --jitless' };
 const TRAINER = {
   apiVersion: 'v1',
   kind: 'Pod',

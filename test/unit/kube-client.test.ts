@@ -181,3 +181,54 @@ describe('what is kept of pods and claims', () => {
     });
   });
 });
+
+describe('KubeHttpClient over TLS', () => {
+  it('verifies the server against the CA, sends the bearer token, pages a list and reads a watch', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const https = await import('node:https');
+    const { KubeHttpClient } = await import('../../src/attribution/kube-http.ts');
+    const dir = mkdtempSync(path.join(tmpdir(), 'ae-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=kubernetes', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'ca.pem')], { stdio: 'ignore' });
+    } catch {
+      t.skip('openssl is not installed');
+      return;
+    }
+    const { readFileSync } = await import('node:fs');
+    const seen: { url: string; auth: string | undefined }[] = [];
+    const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'ca.pem')) }, (req, res) => {
+      seen.push({ url: req.url!, auth: req.headers.authorization });
+      const u = new URL(req.url!, 'https://x');
+      if (u.searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(JSON.stringify({ type: 'ADDED', object: pod('c') }) + '\n{"type":"DELETED",');
+        res.end('"object":' + JSON.stringify(pod('a')) + '}\n');
+        return;
+      }
+      const page = u.searchParams.get('continue') ? { metadata: { resourceVersion: '5' }, items: [pod('b')] } : { metadata: { continue: 'next' }, items: [pod('a')] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(page));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const server_ = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const client = new KubeHttpClient({ server: server_, ca: readFileSync(path.join(dir, 'ca.pem')), insecureSkipTlsVerify: false, authorization: () => 'Bearer sa-token' });
+    const untrusting = new KubeHttpClient({ server: server_, insecureSkipTlsVerify: false, authorization: () => undefined });
+    try {
+      const listed = await client.list('/api/v1/pods', { fieldSelector: 'spec.nodeName=n1' }, AbortSignal.timeout(10_000));
+      assert.deepEqual([listed.items.map((o) => o.metadata.name), listed.resourceVersion], [['a', 'b'], '5']);
+      const events: string[] = [];
+      await client.watch('/api/v1/pods', { resourceVersion: '5' }, (e) => events.push(`${e.type} ${e.object.metadata.name}`), AbortSignal.timeout(10_000));
+      assert.deepEqual(events, ['ADDED c', 'DELETED a']);
+      assert.deepEqual(seen.map((s) => [s.url, s.auth]), [
+        ['/api/v1/pods?fieldSelector=spec.nodeName%3Dn1&limit=500', 'Bearer sa-token'],
+        ['/api/v1/pods?fieldSelector=spec.nodeName%3Dn1&limit=500&continue=next', 'Bearer sa-token'],
+        ['/api/v1/pods?resourceVersion=5&watch=true', 'Bearer sa-token'],
+      ]);
+      await assert.rejects(untrusting.list('/api/v1/pods', {}, AbortSignal.timeout(10_000)), (err: Error) => err.name === 'KubeApiError' && /certificate/i.test(err.message));
+    } finally {
+      client.close();
+      untrusting.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -56,7 +56,9 @@ export function buildServer(deps: ServerDeps): HttpServer {
   const routes: Record<string, Handler> = {
     '/metrics': (req, res) => {
       const format = negotiate(req.headers.accept);
-      const chunks = deps.exposition.render(format, now());
+      const { chunks, done } = deps.exposition.render(format, now());
+      // The page's buffer is reused once no response writes it any more.
+      res.once('close', done);
       let length = 0;
       for (const c of chunks) length += c.length;
       // The cached snapshot bytes are written as they are: concatenating them with the

@@ -5,7 +5,7 @@
 
 import type { Logger } from 'pino';
 import { normalizePciBusId } from '../model.ts';
-import { sliceKey } from './attribute.ts';
+import { sliceKey } from './keys.ts';
 import { inClusterAccess, kubeconfigAccess, type KubeAccess } from './kube-access.ts';
 import { KubeHttpClient, type KubeLister } from './kube-http.ts';
 import { Reflector } from './kube-reflector.ts';

@@ -15,8 +15,9 @@
 # The image runs the compiled dist/ that `npm ci` (prepare) and `npm run build` write
 # in the build context: build it before `docker build`. Running the TypeScript
 # sources through Node's type stripping works too (bin/ falls back to src/) but
-# costs about 25 MiB more memory; --max-semi-space-size=1 saves about 12 MiB more
-# (both measured by npm run bench, docs/architecture.md).
+# costs about 25 MiB more memory, and not with --jitless (type stripping needs
+# WebAssembly); --max-semi-space-size=1 saves about 12 MiB, --jitless about 10 MiB
+# more (measured by npm run bench, docs/architecture.md#memory).
 # scripts/image-tree.ts assembles exactly what this file COPYs (tested by
 # test/deploy/image.test.ts); keep the two in step.
 
@@ -43,5 +44,5 @@ USER 65532:65532
 EXPOSE 9477
 # The exporter in ENTRYPOINT, not CMD: a pod's `args` replace CMD, so flags given
 # in the DaemonSet reach the exporter instead of replacing it.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/bin/accelerator-exporter.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--jitless", "/app/bin/accelerator-exporter.js"]
 CMD []

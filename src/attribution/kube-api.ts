@@ -3,10 +3,12 @@
 // kubelet does not report DRA). Without in-cluster env or --kubeconfig it is
 // skipped; an unreachable API leaves the caches as they were and retries.
 
-import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { normalizePciBusId } from '../model.ts';
 import { sliceKey } from './keys.ts';
+import { inClusterAccess, kubeconfigAccess, type KubeAccess } from './kube-access.ts';
+import { KubeHttpClient, type KubeLister } from './kube-http.ts';
+import { Reflector } from './kube-reflector.ts';
 
 type Obj = Record<string, any>;
 
@@ -117,47 +119,66 @@ export function claimInfo(c: Obj): ClaimInfo {
   };
 }
 
+const pick = (o: Obj | undefined, keys: readonly string[]): Obj | undefined => (o ? Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) : undefined);
+const ANNOTATIONS = ['kubernetes.io/config.hash', 'resource.kubernetes.io/pod-claim-name'];
+
+/** What podInfo, podsByUid and the claim fallback read of a pod. */
+export function slimPod(p: Obj): Obj {
+  const statuses = (list: Obj[] | undefined) => list?.map((c) => pick(c, ['name', 'containerID']));
+  return {
+    metadata: { ...pick(p.metadata, ['uid', 'namespace', 'name']), annotations: pick(p.metadata?.annotations, ANNOTATIONS) },
+    spec: { containers: ((p.spec?.containers ?? []) as Obj[]).map((c) => ({ name: c.name, resources: { claims: c.resources?.claims } })) },
+    status: {
+      containerStatuses: statuses(p.status?.containerStatuses),
+      initContainerStatuses: statuses(p.status?.initContainerStatuses),
+      ephemeralContainerStatuses: statuses(p.status?.ephemeralContainerStatuses),
+      resourceClaimStatuses: p.status?.resourceClaimStatuses,
+    },
+  };
+}
+
+/** What claimInfo reads of a ResourceClaim: claims are listed cluster-wide, so their size counts. */
+export function slimClaim(c: Obj): Obj {
+  return { metadata: pick(c.metadata, ['namespace', 'name']), status: { allocation: { devices: { results: c.status?.allocation?.devices?.results } }, reservedFor: c.status?.reservedFor } };
+}
+
 export interface KubeSourceOptions {
   readonly kubeconfig: string;
   readonly nodeName: string;
   readonly log: Logger;
   readonly onChange: () => void;
+  /** The client; a KubeHttpClient over the loaded access unless a test passes its own. */
+  readonly client?: KubeLister;
 }
 
+/** resource.k8s.io: v1 (1.34+), else the beta versions of 1.32/1.33. */
 const RESOURCE_VERSIONS = ['v1', 'v1beta2', 'v1beta1'] as const;
+const resourcePaths = (plural: string) => RESOURCE_VERSIONS.map((v) => `/apis/resource.k8s.io/${v}/${plural}`);
 
 /** Loads API access, or undefined when there is none to use (not in a cluster, no --kubeconfig). */
-export function loadKubeConfig(kubeconfig: string, env: Readonly<Record<string, string | undefined>>): k8s.KubeConfig | undefined {
-  const kc = new k8s.KubeConfig();
-  if (kubeconfig) {
-    kc.loadFromFile(kubeconfig);
-    return kc;
-  }
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    kc.loadFromCluster();
-    return kc;
-  }
+export function loadKubeConfig(kubeconfig: string, env: Readonly<Record<string, string | undefined>>): KubeAccess | undefined {
+  if (kubeconfig) return kubeconfigAccess(kubeconfig);
+  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return inClusterAccess(env);
   return undefined;
 }
 
-interface Cache {
-  readonly name: string;
-  informer?: k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
-  ok: boolean;
-  backoffMs: number;
-  timer?: NodeJS.Timeout;
-}
-
 export class KubeSource {
-  private readonly kc: k8s.KubeConfig;
   private readonly opts: KubeSourceOptions;
-  private readonly caches: Cache[] = [];
-  private stopped = false;
+  private readonly client: KubeLister & { close?(): void };
+  private readonly reflectors: { pods: Reflector; resourceslices: Reflector; resourceclaims: Reflector };
   private view: KubeView = { reachable: false, podsByUid: new Map(), sliceDevices: new Map(), claims: [], pods: [] };
 
-  constructor(kc: k8s.KubeConfig, opts: KubeSourceOptions) {
-    this.kc = kc;
+  constructor(access: KubeAccess, opts: KubeSourceOptions) {
     this.opts = opts;
+    this.client = opts.client ?? new KubeHttpClient(access);
+    const node = `spec.nodeName=${opts.nodeName}`;
+    const common = { client: this.client, log: opts.log, onChange: () => this.rebuild() };
+    this.reflectors = {
+      pods: new Reflector({ ...common, name: 'pods', paths: ['/api/v1/pods'], fieldSelector: node, transform: slimPod }),
+      resourceslices: new Reflector({ ...common, name: 'resourceslices', paths: resourcePaths('resourceslices'), fieldSelector: node }),
+      // Claims are namespaced and carry no node: every claim is listed (the fallback for kubelets without DRA in PodResources).
+      resourceclaims: new Reflector({ ...common, name: 'resourceclaims', paths: resourcePaths('resourceclaims'), transform: slimClaim }),
+    };
   }
 
   current(): KubeView {
@@ -165,75 +186,24 @@ export class KubeSource {
   }
 
   start(): void {
-    const core = this.kc.makeApiClient(k8s.CoreV1Api);
-    const node = `spec.nodeName=${this.opts.nodeName}`;
-    this.watch('pods', '/api/v1/pods', node, () => core.listPodForAllNamespaces({ fieldSelector: node }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>);
-    void this.startResource('resourceslices', node);
-    void this.startResource('resourceclaims', undefined);
+    for (const r of Object.values(this.reflectors)) r.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const c of this.caches) {
-      clearTimeout(c.timer);
-      await c.informer?.stop().catch(() => undefined);
-    }
-  }
-
-  /** resource.k8s.io: v1 (1.34+), else the beta versions of 1.32/1.33. */
-  private async startResource(plural: 'resourceslices' | 'resourceclaims', fieldSelector: string | undefined): Promise<void> {
-    const apis = { v1: k8s.ResourceV1Api, v1beta2: k8s.ResourceV1beta2Api, v1beta1: k8s.ResourceV1beta1Api };
-    for (let attempt = 0; !this.stopped; attempt++) {
-      for (const v of RESOURCE_VERSIONS) {
-        const api = this.kc.makeApiClient(apis[v] as typeof k8s.ResourceV1Api) as any;
-        const list = () => (plural === 'resourceslices' ? api.listResourceSlice({ fieldSelector }) : api.listResourceClaimForAllNamespaces({})) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>;
-        try {
-          await list();
-        } catch (err) {
-          if ((err as { code?: number }).code === 404) continue;
-          this.opts.log.debug({ resource: plural, err: (err as Error).message }, 'kubernetes API list failed; retrying');
-          break;
-        }
-        this.watch(plural, `/apis/resource.k8s.io/${v}/${plural}`, fieldSelector, list);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))).unref());
-    }
-  }
-
-  private watch(name: string, path: string, fieldSelector: string | undefined, list: () => Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>): void {
-    const cache: Cache = { name, ok: false, backoffMs: 500 };
-    const informer = new k8s.ListWatch(path, new k8s.Watch(this.kc), list, false, undefined, fieldSelector);
-    cache.informer = informer;
-    const changed = () => {
-      cache.ok = true;
-      cache.backoffMs = 500;
-      this.rebuild();
-    };
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
-    informer.on('error', (err) => {
-      if (this.stopped) return;
-      if (cache.ok || !cache.timer) this.opts.log.warn({ resource: name, err: String((err as Error)?.message ?? err) }, 'kubernetes API watch failed; keeping the last state and retrying');
-      cache.ok = false;
-      this.rebuild();
-      cache.timer = setTimeout(() => void informer.start().then(changed, () => undefined), cache.backoffMs);
-      cache.backoffMs = Math.min(cache.backoffMs * 2, 30_000);
-    });
-    this.caches.push(cache);
-    // start() resolves after the initial list: the cache is synced even when the list was empty.
-    void informer.start().then(changed, () => undefined);
+    await Promise.all(Object.values(this.reflectors).map((r) => r.stop()));
+    this.client.close?.();
   }
 
   private rebuild(): void {
-    const items = (n: string) => (this.caches.find((c) => c.name === n)?.informer?.list() ?? []) as Obj[];
-    const pods = items('pods');
+    const { pods: p, resourceslices, resourceclaims } = this.reflectors;
+    const pods = p.items();
     this.view = {
-      // Synced only once pods, ResourceSlices and ResourceClaims are all listed and watched.
-      reachable: this.caches.length === 3 && this.caches.every((c) => c.ok),
+      // Synced only while pods, ResourceSlices and ResourceClaims are all listed.
+      reachable: p.isSynced() && resourceslices.isSynced() && resourceclaims.isSynced(),
       pods,
       podsByUid: podsByUid(pods),
-      sliceDevices: sliceDevices(items('resourceslices')),
-      claims: items('resourceclaims').map(claimInfo),
+      sliceDevices: sliceDevices(resourceslices.items()),
+      claims: resourceclaims.items().map(claimInfo),
     };
     this.opts.onChange();
   }

@@ -2,9 +2,11 @@
 // List is polled on a timer and the answer cached: the kubelet rate-limits
 // the service (100 QPS, burst 10) and a scrape must never wait on it. A
 // missing or restarting socket leaves the cache empty and is retried with
-// back-off; it is never fatal.
+// back-off; it is never fatal. grpc-js (about 15 MiB of RSS) is loaded on the
+// first attempt that finds the socket, so a host without a kubelet never pays for it.
 
-import * as grpc from '@grpc/grpc-js';
+import { existsSync } from 'node:fs';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decodeListPodResourcesResponse, encodeListPodResourcesRequest } from './podresources-wire.ts';
 
@@ -95,8 +97,13 @@ export class PodResourcesPoller {
     this.client = undefined;
   }
 
-  private connect(): grpc.Client {
-    this.client ??= new grpc.Client(`unix://${this.opts.socket}`, grpc.credentials.createInsecure(), {
+  private async connect(): Promise<grpc.Client> {
+    if (this.client) return this.client;
+    if (!existsSync(this.opts.socket)) throw new Error(`no socket at ${this.opts.socket}`);
+    const grpc = await import('@grpc/grpc-js');
+    if (this.stopped) throw new Error('stopped');
+    if (this.client) return this.client;
+    this.client = new grpc.Client(`unix://${this.opts.socket}`, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
       // A restarted kubelet recreates the socket: reconnect quickly rather than after grpc's long default back-off.
       'grpc.initial_reconnect_backoff_ms': 200,
@@ -109,7 +116,7 @@ export class PodResourcesPoller {
     if (this.stopped) return;
     let delay = this.opts.intervalMs;
     try {
-      const pods = await listPodResources(this.connect(), Date.now() + this.opts.timeoutMs);
+      const pods = await listPodResources(await this.connect(), Date.now() + this.opts.timeoutMs);
       if (this.stopped) return;
       if (!this.st.reachable) this.opts.log.info({ socket: this.opts.socket, pods: pods.length }, 'kubelet pod-resources reachable');
       this.failuresInARow = 0;

@@ -1,7 +1,7 @@
 // HTTP edge: /metrics renders the last snapshot (never a tool run),
 // /healthz says the process is alive, /readyz says the data is usable.
 
-import Fastify, { type FastifyInstance } from 'fastify';
+import http from 'node:http';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { Exposition } from '../metrics/exposition.ts';
 import { CONTENT_TYPES, negotiate } from '../metrics/serialize.ts';
@@ -38,29 +38,82 @@ export function readiness(s: Snapshot, settled: boolean, staleAfterMs: number, n
   return { ready: true, reason: anyOk ? 'ok' : 'no accelerator tool found; serving self metrics only' };
 }
 
-export function buildServer(deps: ServerDeps): FastifyInstance {
-  const now = deps.now ?? Date.now;
-  // Request logging off: nothing is logged per scrape.
-  const app = Fastify({ logger: false });
+/** What the composition root needs of the HTTP server. */
+export interface HttpServer {
+  readonly server: http.Server;
+  listen(at: { host: string; port: number }): Promise<void>;
+  close(): Promise<void>;
+}
 
-  app.get('/metrics', async (req, reply) => {
-    const format = negotiate(req.headers.accept);
-    reply.header('content-type', CONTENT_TYPES[format]);
-    return deps.exposition.render(format, now());
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+function text(res: http.ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+export function buildServer(deps: ServerDeps): HttpServer {
+  const now = deps.now ?? Date.now;
+  const routes: Record<string, Handler> = {
+    '/metrics': (req, res) => {
+      const format = negotiate(req.headers.accept);
+      const { chunks, done } = deps.exposition.render(format, now());
+      // The page's buffer is reused once no response writes it any more.
+      res.once('close', done);
+      let length = 0;
+      for (const c of chunks) length += c.length;
+      // The cached snapshot bytes are written as they are: concatenating them with the
+      // tail would allocate and copy the whole page on every scrape. (A HEAD writes no body.)
+      res.writeHead(200, { 'content-type': CONTENT_TYPES[format], 'content-length': length });
+      for (const c of chunks) res.write(c);
+      res.end();
+    },
+    '/healthz': (_req, res) => text(res, 200, 'text/plain; charset=utf-8', 'ok\n'),
+    '/readyz': (_req, res) => {
+      const r = readiness(deps.snapshot(), deps.settled(), deps.staleAfterMs, now());
+      text(res, r.ready ? 200 : 503, 'text/plain; charset=utf-8', `${r.ready ? 'ready' : 'not ready'}: ${r.reason}\n`);
+    },
+    '/': (_req, res) =>
+      text(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        '<html><head><title>accelerator-exporter</title></head><body><h1>accelerator-exporter</h1>' +
+          '<p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></p></body></html>\n',
+      ),
+  };
+  // node:http, not a framework: four fixed routes need no router, and the process is a
+  // node agent on every GPU node, where each MiB counts (docs/architecture.md, Dependencies).
+  // Nothing is logged per request.
+  const server = http.createServer((req, res) => {
+    const q = req.url?.indexOf('?') ?? -1;
+    const route = routes[q >= 0 ? req.url!.slice(0, q) : (req.url ?? '')];
+    if (!route) return text(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return text(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    }
+    try {
+      route(req, res);
+    } catch (err) {
+      if (!res.headersSent) text(res, 500, 'text/plain; charset=utf-8', `internal error: ${(err as Error).message}\n`);
+      else res.destroy(err as Error);
+    }
   });
-  app.get('/healthz', async (_req, reply) => {
-    reply.header('content-type', 'text/plain; charset=utf-8');
-    return 'ok\n';
-  });
-  app.get('/readyz', async (_req, reply) => {
-    const r = readiness(deps.snapshot(), deps.settled(), deps.staleAfterMs, now());
-    reply.code(r.ready ? 200 : 503).header('content-type', 'text/plain; charset=utf-8');
-    return `${r.ready ? 'ready' : 'not ready'}: ${r.reason}\n`;
-  });
-  app.get('/', async (_req, reply) => {
-    reply.header('content-type', 'text/html; charset=utf-8');
-    return '<html><head><title>accelerator-exporter</title></head><body><h1>accelerator-exporter</h1>' +
-      '<p><a href="/metrics">/metrics</a> <a href="/healthz">/healthz</a> <a href="/readyz">/readyz</a></p></body></html>\n';
-  });
-  return app;
+  return {
+    server,
+    listen: ({ host, port }) =>
+      new Promise((resolve, reject) => {
+        const fail = (err: Error) => reject(err);
+        server.once('error', fail);
+        server.listen({ host, port }, () => {
+          server.off('error', fail);
+          resolve();
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }

@@ -43,16 +43,21 @@ function labelBlock(names: readonly string[], values: readonly string[]): string
 
 /** Renders the families that have samples; a family without samples is left out whole. */
 export function renderFamilies(families: readonly RenderedFamily[], format: Format): string {
+  let out = '';
+  for (const f of families) out += renderFamily(f, format);
+  return out;
+}
+
+/** One family's block (HELP, TYPE, UNIT in OpenMetrics, then its samples), or '' when it has none. */
+export function renderFamily({ family, samples }: RenderedFamily, format: Format): string {
+  if (samples.length === 0) return '';
   const parts: string[] = [];
-  for (const { family, samples } of families) {
-    if (samples.length === 0) continue;
-    const metaName = format === 'openmetrics' && family.type === 'counter' ? family.name.replace(/_total$/, '') : family.name;
-    parts.push(`# HELP ${metaName} ${escapeHelp(family.help, format)}\n`);
-    parts.push(`# TYPE ${metaName} ${family.type}\n`);
-    if (format === 'openmetrics' && family.unit) parts.push(`# UNIT ${metaName} ${family.unit}\n`);
-    for (const s of samples) {
-      parts.push(`${family.name}${labelBlock(family.labelNames, s.labels)} ${formatValue(s.value)}\n`);
-    }
+  const metaName = format === 'openmetrics' && family.type === 'counter' ? family.name.replace(/_total$/, '') : family.name;
+  parts.push(`# HELP ${metaName} ${escapeHelp(family.help, format)}\n`);
+  parts.push(`# TYPE ${metaName} ${family.type}\n`);
+  if (format === 'openmetrics' && family.unit) parts.push(`# UNIT ${metaName} ${family.unit}\n`);
+  for (const s of samples) {
+    parts.push(`${family.name}${labelBlock(family.labelNames, s.labels)} ${formatValue(s.value)}\n`);
   }
   return parts.join('');
 }

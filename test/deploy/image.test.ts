@@ -45,7 +45,7 @@ test('the image holds the app and its runtime dependencies only', () => {
   for (const [key] of devOnly) assert.ok(!existsSync(path.join(tree.appDir, key)), `${key} left out`);
   assert.equal(tree.workdir, '/app');
   assert.equal(tree.user, '65532:65532', 'non-root by default');
-  assert.deepEqual(tree.entrypoint, ['/nodejs/bin/node', '--max-semi-space-size=1', '/app/bin/accelerator-exporter.js']);
+  assert.deepEqual(tree.entrypoint, ['/nodejs/bin/node', '--max-semi-space-size=1', '--jitless', '/app/bin/accelerator-exporter.js']);
   assert.deepEqual(tree.cmd, [], 'a pod\'s args are the exporter\'s flags');
 });
 

@@ -1,7 +1,9 @@
 // A loopback stand-in for the few Kubernetes API endpoints attribution uses:
 // list and watch (chunked JSON events) of pods, ResourceSlices and
 // ResourceClaims, with resourceVersions. Objects can be set at any time;
-// open watches get ADDED/MODIFIED/DELETED events.
+// open watches get ADDED/MODIFIED/DELETED events. `fail(code)` turns it into a
+// sick API server: open watches are cut and every request is answered with
+// that status and a Status body, as kube-apiserver does, until `fail(undefined)`.
 
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
@@ -21,7 +23,11 @@ export interface FakeKubeApi {
   /** Writes a kubeconfig pointing at the fake and returns its path. */
   kubeconfig(dir: string): string;
   set(resource: 'pods' | 'resourceslices' | 'resourceclaims', objects: Obj[]): void;
+  /** Path and query of every request, in order, with the time it arrived. */
   requests: string[];
+  requestTimes: number[];
+  /** Answer every request with this HTTP status (500, 503, 403, ...) until called with undefined. */
+  fail(code: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -43,9 +49,17 @@ export async function fakeKubeApi(opts: { resourceVersion?: 'v1' | 'v1beta1' } =
   for (const p of Object.values(PATHS)) cols.set(p.res, { kind: p.kind, apiVersion: p.apiVersion, items: new Map(), watchers: new Set() });
   const key = (o: Obj) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
   const requests: string[] = [];
+  const requestTimes: number[] = [];
+  let failing: number | undefined;
   const server = http.createServer((req, res) => {
     const u = new URL(req.url!, 'http://x');
     requests.push(u.pathname + u.search);
+    requestTimes.push(Date.now());
+    if (failing !== undefined) {
+      const reason = failing === 403 ? 'Forbidden' : failing === 503 ? 'ServiceUnavailable' : 'InternalError';
+      res.writeHead(failing, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `fake API server failing with ${failing}`, reason, code: failing }));
+      return;
+    }
     const route = PATHS[u.pathname];
     if (!route) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
@@ -67,6 +81,11 @@ export async function fakeKubeApi(opts: { resourceVersion?: 'v1' | 'v1beta1' } =
   return {
     url,
     requests,
+    requestTimes,
+    fail(code) {
+      failing = code;
+      if (code !== undefined) for (const c of cols.values()) for (const w of c.watchers) w.destroy();
+    },
     kubeconfig(dir) {
       const file = path.join(dir, 'kubeconfig');
       writeFileSync(

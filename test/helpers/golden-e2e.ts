@@ -50,11 +50,11 @@ export function goldenScenarios(backend: string, fakeTool: string, scenarios: re
 }
 
 /** The page once it satisfies the predicate (scraped repeatedly; the deadline only guards against a hang). */
-export function scrapeUntil(e: RunningExporter, what: string, pred: (body: string) => boolean): Promise<string> {
+export function scrapeUntil(e: RunningExporter, what: string, pred: (body: string) => boolean, deadlineMs?: number): Promise<string> {
   return waitFor(what, async () => {
     const b = (await e.scrape()).body;
     return pred(b) && b;
-  });
+  }, deadlineMs);
 }
 
 /**

@@ -20,7 +20,9 @@ const UUID = 'GPU-00000000-0000-0000-0000-000000000000';
 const NO_OTEL = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, '']));
 
 function exporter(receiver: Receiver | undefined, env: Record<string, string>, args: string[] = []): Promise<RunningExporter> {
-  return startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`, ...args], {
+  // A generous tool bound: on a loaded machine the fake nvidia-smi (a Node process) can take
+  // longer than the default 5 s, and with a 1 h interval a timed-out first sample is the only one.
+  return startExporter(['--collect.interval=1h', '--collect.timeout=60s', `--nvidia-smi.path=${FAKE}`, ...args], {
     ...NO_OTEL,
     FAKE_NVIDIA_SMI_CAPTURE: H100,
     ...(receiver ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } : {}),
@@ -32,7 +34,7 @@ async function firstSample(e: RunningExporter): Promise<string> {
   return waitFor('the first nvidia-smi sample', async () => {
     const r = await e.scrape();
     return r.body.includes('accelerator_exporter_backend_state{backend="nvidia-smi"') && r.body;
-  });
+  }, 90_000);
 }
 
 interface PromSample {
@@ -194,7 +196,9 @@ describe('OTLP export', { concurrency: 1 }, () => {
     const e = await exporter(r, {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
       OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=test-key',
-      OTEL_METRIC_EXPORT_INTERVAL: '200',
+      // The SDK bounds an export by the interval; the first one also opens the HTTP/2
+      // connection, which takes longer than 200 ms on a loaded machine.
+      OTEL_METRIC_EXPORT_INTERVAL: '2000',
       OTEL_BSP_SCHEDULE_DELAY: '600000',
     });
     try {

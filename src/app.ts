@@ -9,8 +9,9 @@ import type { Snapshot } from './collect/snapshot.ts';
 import type { Config } from './config.ts';
 import { ExecaRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
-import { scrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
+import { allFamilies, scrapeFamilies as allScrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
+import { metricSelection, selectFamilies } from './metrics/selection.ts';
 import type { BuildInfo } from './metrics/self-families.ts';
 import { startTelemetry, type Telemetry } from './telemetry/otel.ts';
 import { otelSettings } from './telemetry/otel-config.ts';
@@ -33,7 +34,11 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     }));
   if (entries.length === 0) log.warn('every backend is disabled; serving self metrics only');
 
-  const families = snapshotFamilies(build);
+  const selection = metricSelection(config.raw);
+  const families = selectFamilies(snapshotFamilies(build), selection, allFamilies()).families;
+  const scrapeFamilies = selectFamilies(allScrapeFamilies, selection, allFamilies()).families;
+  const unmatched = selectFamilies([], selection, allFamilies()).unmatched;
+  if (unmatched.length > 0) log.warn({ globs: unmatched }, 'metric selection globs match no metric family');
   const exposition = new Exposition(families, scrapeFamilies);
   const poller: Poller = new Poller(entries, {
     timeoutMs: config.timeoutMs,

@@ -6,14 +6,20 @@ import { ATTRIBUTION_FLAGS } from './attribution/service.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { allFamilies } from './metrics/catalog.ts';
+import { METRICS_FLAGS, metricSelection, selectFamilies } from './metrics/selection.ts';
 
 // Read at run time so the same line works from src/ and from the compiled dist/.
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+const EXTRA_FLAGS = [...ATTRIBUTION_FLAGS, ...METRICS_FLAGS];
+
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES, ATTRIBUTION_FLAGS);
+    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES, EXTRA_FLAGS);
+    // A bad metric selection is a flag error too: reported before anything binds.
+    if (parsed.kind === 'run') selectFamilies(allFamilies(), metricSelection(parsed.config.raw));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`accelerator-exporter: ${err.message}\n`);
@@ -22,7 +28,7 @@ async function main(): Promise<number> {
     throw err;
   }
   if (parsed.kind === 'help') {
-    process.stdout.write(helpText(BACKEND_FACTORIES, ATTRIBUTION_FLAGS));
+    process.stdout.write(helpText(BACKEND_FACTORIES, EXTRA_FLAGS));
     return 0;
   }
   if (parsed.kind === 'version') {

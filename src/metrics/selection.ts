@@ -28,10 +28,12 @@ export const METRICS_FLAGS: readonly FlagSpec[] = [
 /**
  * The recommended exclusion for large fleets (docs/metrics.md): static or
  * diagnostic families no shipped alert, recording rule or fleet dashboard
- * reads. Only the node dashboard's clock, engine and PCIe-link panels go empty.
+ * reads. The node dashboard's clock, engine, PCIe-link and retired-page
+ * panels go empty, and so do the dcgm-exporter compatibility series
+ * DCGM_FI_DEV_ENC_UTIL and DCGM_FI_DEV_DEC_UTIL.
  */
 export const FLEET_LEAN_EXCLUDE =
-  'accelerator_clock_max_hertz,accelerator_clock_event_seconds_total,accelerator_engine_utilization_ratio,accelerator_pcie_link_*,accelerator_performance_state,accelerator_fan_speed_ratio,accelerator_retired_pages,accelerator_remapped_rows';
+  'accelerator_clock_max_hertz,accelerator_clock_event_seconds_total,accelerator_engine_utilization_ratio,accelerator_pcie_link_*,accelerator_performance_state,accelerator_fan_speed_ratio,accelerator_retired_pages';
 
 export interface MetricSelection {
   readonly include: readonly string[];

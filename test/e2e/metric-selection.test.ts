@@ -28,7 +28,7 @@ describe('metric selection end to end', { concurrency: 2 }, () => {
   goldenScenarios('nvidia-smi', FAKE, [{ golden: 'nvidia/h100-load-fleet-lean.prom', env: { FAKE_NVIDIA_SMI_CAPTURE: H100 }, args: [`--metrics.exclude=${FLEET_LEAN_EXCLUDE}`] }]);
 
   it('serves only the included families and every self metric, taking the globs from the environment', async () => {
-    const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`], {
+    const e = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--nvidia-smi.path=${FAKE}`], {
       FAKE_NVIDIA_SMI_CAPTURE: H100,
       ACCELERATOR_EXPORTER_METRICS_INCLUDE: 'hw_power_*,accelerator_device_up,nvml_*',
     });
@@ -48,7 +48,7 @@ describe('metric selection end to end', { concurrency: 2 }, () => {
 
   it('pushes no excluded family over OTLP, and every kept one', async () => {
     const r = await startReceiver();
-    const e = await startExporter(['--collect.interval=1h', `--nvidia-smi.path=${FAKE}`, `--metrics.exclude=${FLEET_LEAN_EXCLUDE},hw_temperature_celsius`], {
+    const e = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--nvidia-smi.path=${FAKE}`, `--metrics.exclude=${FLEET_LEAN_EXCLUDE},hw_temperature_celsius`], {
       ...NO_OTEL,
       FAKE_NVIDIA_SMI_CAPTURE: H100,
       OTEL_EXPORTER_OTLP_ENDPOINT: r.url,

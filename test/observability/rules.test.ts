@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { DCGM_FIELDS, DCGM_RULES_FILE } from '../../alerts/dcgm-compat.ts';
 import { PROMETHEUS_RULE_FILE, prometheusRule, RULES_FILE } from '../../alerts/prometheusrule.ts';
 import { ROOT } from '../helpers/exporter.ts';
 import { promtool } from '../helpers/golden.ts';
@@ -25,6 +26,14 @@ describe('alert and recording rules', () => {
     const r = promtool(['check', 'rules', rulesPath]);
     if (!r.available) return t.skip('promtool not installed');
     assert.equal(r.status, 0, r.output);
+  });
+
+  it('include dcgm-exporter compatibility rules that pass promtool check rules', (t) => {
+    const r = promtool(['check', 'rules', path.join(ROOT, DCGM_RULES_FILE)]);
+    if (!r.available) return t.skip('promtool not installed');
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, new RegExp(`SUCCESS: ${2 + DCGM_FIELDS.filter((f) => f.expr).length} rules found`));
+    assert.equal(DCGM_FIELDS.filter((f) => f.expr).length, 15);
   });
 
   it('pass their promtool unit tests', (t) => {

@@ -55,14 +55,16 @@ export function loadTemplates(): FleetTemplates {
   const attributed = parsePage('attribution/dra-sole-holder.prom');
   const holder = attributed.filter((t) => t.name === 'accelerator_allocation_info' || t.name.startsWith('accelerator_container_'));
   if (lost.length !== 1 || holder.length < 2) throw new Error('the goldens no longer hold the lost GPU or the attributed container this simulation copies');
-  // Attribution self metrics come from the attributed page: the fleet runs with attribution on.
-  const attributionSelf = attributed.filter((t) => !isDevice(t) && t.name.startsWith('accelerator_exporter_') && !load.some((l) => l.name === t.name));
+  // The fleet runs with attribution on: its self metrics (kubelet and API reachable, ...) come
+  // from the attributed page, every other node-level series from the page of the scenario.
+  const attributionSelf = attributed.filter((t) => !isDevice(t) && t.name.startsWith('accelerator_exporter_') && t.name.match(/kube|attribut|unresolved/));
+  const node = (page: Template[]) => [...page.filter((t) => !isDevice(t) && !attributionSelf.some((a) => a.name === t.name)), ...attributionSelf];
   return {
     busyGpu: load.filter(isDevice),
     idleGpu: idle.filter(isDevice),
     lostGpu: lost,
-    healthyNode: [...load.filter((t) => !isDevice(t)), ...attributionSelf],
-    failingNode: [...failing.filter((t) => !isDevice(t)), ...attributionSelf],
+    healthyNode: node(load),
+    failingNode: node(failing),
     holder,
   };
 }
@@ -180,7 +182,11 @@ export function nodeSeries(t: FleetTemplates, k: number): Series[] {
   const out: Series[] = [];
   const add = (tpl: Template, labels: (readonly [string, string])[], busy: boolean, seed: number) =>
     out.push({ name: tpl.name, labels: render([...labels, ...target]), value: mover(tpl.name, tpl.value, busy, seed) });
-  for (const tpl of plan.failing ? t.failingNode : t.healthyNode) add(tpl, [...tpl.labels], false, 0);
+  for (const tpl of plan.failing ? t.failingNode : t.healthyNode) {
+    // The page is of one GPU; a node reports its eight.
+    const devices = tpl.name === 'accelerator_exporter_backend_devices' && !plan.failing ? { ...tpl, value: String(plan.gpus.length) } : tpl;
+    add(devices, [...tpl.labels], false, 0);
+  }
   // What Prometheus itself records for every target it scrapes.
   for (const [name, value] of SCRAPE_SERIES) out.push({ name, labels: render(target), value: () => value });
   if (plan.failing) return out;

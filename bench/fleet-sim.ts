@@ -81,6 +81,25 @@ export interface SizeFigure {
   readonly tsdbBytes: number;
   readonly groups: readonly GroupFigure[];
   readonly dashboards: readonly QueryFigure[];
+  /** What the simulated fleet holds, read back through Prometheus at the end of the data. */
+  readonly fleet: { readonly lostGpus: number; readonly failingBackends: number; readonly allocatedIdleGpus: number };
+}
+
+/** The same, from the plan the data was made from. */
+export function plannedFleet(nodes: number): SizeFigure['fleet'] {
+  let lostGpus = 0;
+  let failingBackends = 0;
+  let allocatedIdleGpus = 0;
+  for (let k = 0; k < nodes; k++) {
+    const p = nodePlan(k);
+    if (p.failing) {
+      failingBackends++;
+      continue;
+    }
+    lostGpus += p.gpus.filter((g) => g.state === 'lost').length;
+    allocatedIdleGpus += p.gpus.filter((g) => g.state === 'idle' && g.holder).length;
+  }
+  return { lostGpus, failingBackends, allocatedIdleGpus };
 }
 
 function run(cmd: string, args: readonly string[]): { seconds: number; output: string } {
@@ -238,12 +257,20 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
     for (const b of readdirSync(recorded)) if (/^[0-9A-Z]{26}$/.test(b)) renameSync(path.join(recorded, b), path.join(data, b));
     prom = await start();
 
-    const active = await timedQuery(prom, 'count({__name__=~".+"})', endS);
-    const count = (await (await fetch(`${prom.url}/api/v1/query?time=${endS}&query=${encodeURIComponent(`count({job="${JOB}"})`)}`)).json()) as {
-      data: { result: { value: [number, string] }[] };
+    const scalar = async (expr: string) => {
+      const r = (await (await fetch(`${prom!.url}/api/v1/query?time=${endS}&query=${encodeURIComponent(expr)}`)).json()) as { data: { result: { value: [number, string] }[] } };
+      return Number(r.data.result[0]?.value[1] ?? 0);
     };
-    const activeSeries = Number(count.data.result[0]?.value[1] ?? 0);
-    void active;
+    // Scraped series only, not those the rules write (level:metric:operation names, alert states,
+    // the alerts' own series that the rules backfill writes under their names, and
+    // the dcgm-exporter compatibility names, which keep the job label).
+    const activeSeries = await scalar(`count({job="${JOB}", __name__!~".*:.*|DCGM_.*|ALERTS.*|Accelerator[A-Z].*"})`);
+    const fleet = {
+      lostGpus: await scalar('count(accelerator_device_up == 0)'),
+      failingBackends: await scalar('count(accelerator_exporter_backend_state{state="failed"} == 1)'),
+      // From the backfilled recording rule, so the rules backfill is checked too.
+      allocatedIdleGpus: await scalar('sum(node_vendor_model:accelerator_allocated_idle_devices:count)'),
+    };
 
     const groups: GroupFigure[] = [];
     const dashboards: QueryFigure[] = [];
@@ -322,6 +349,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
       tsdbBytes: duSize(data),
       groups,
       dashboards,
+      fleet,
     };
   } finally {
     await prom?.stop();

@@ -459,13 +459,22 @@ async function main(): Promise<void> {
     ...(arg('compare', '') ? { compare: arg('compare', '') } : {}),
     log: (l) => process.stderr.write(l + '\n'),
   };
+  const json = arg('json', '');
+  // --report=a.json,b.json prints the table of earlier runs (sizes run one at a time) without simulating.
+  const earlier = arg('report', '');
+  if (earlier) {
+    const runs = earlier.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as { opts: SimOptions; figures: SizeFigure[] });
+    const figures = runs.flatMap((r) => r.figures).sort((a, b) => a.nodes - b.nodes);
+    process.stdout.write(report(figures, { ...runs[0]!.opts, nodes: figures.map((f) => f.nodes) }));
+    return;
+  }
   const figures: SizeFigure[] = [];
   for (const n of opts.nodes) {
     process.stderr.write(`fleet of ${n} nodes\n`);
     figures.push(await simulateSize(n, opts));
+    // After each size, so a long run that is stopped keeps what it measured.
+    if (json) writeFileSync(json, JSON.stringify({ opts: { ...opts, log: undefined }, figures }, null, 2));
   }
-  const json = arg('json', '');
-  if (json) writeFileSync(json, JSON.stringify({ opts: { ...opts, log: undefined }, figures }, null, 2));
   process.stdout.write(report(figures, opts));
 }
 

@@ -82,7 +82,7 @@ export interface SizeFigure {
   readonly groups: readonly GroupFigure[];
   readonly dashboards: readonly QueryFigure[];
   /** What the simulated fleet holds, read back through Prometheus at the end of the data. */
-  readonly fleet: { readonly lostGpus: number; readonly failingBackends: number; readonly allocatedIdleGpus: number };
+  readonly fleet: { readonly lostGpus: number; readonly failingBackends: number; readonly allocatedIdleGpus: number; readonly dcgmGpuTempSeries: number };
 }
 
 /** The same, from the plan the data was made from. */
@@ -90,6 +90,7 @@ export function plannedFleet(nodes: number): SizeFigure['fleet'] {
   let lostGpus = 0;
   let failingBackends = 0;
   let allocatedIdleGpus = 0;
+  let dcgmGpuTempSeries = 0;
   for (let k = 0; k < nodes; k++) {
     const p = nodePlan(k);
     if (p.failing) {
@@ -98,8 +99,10 @@ export function plannedFleet(nodes: number): SizeFigure['fleet'] {
     }
     lostGpus += p.gpus.filter((g) => g.state === 'lost').length;
     allocatedIdleGpus += p.gpus.filter((g) => g.state === 'idle' && g.holder).length;
+    // One per answering GPU: each has at most one holding pod here.
+    dcgmGpuTempSeries += p.gpus.filter((g) => g.state !== 'lost').length;
   }
-  return { lostGpus, failingBackends, allocatedIdleGpus };
+  return { lostGpus, failingBackends, allocatedIdleGpus, dcgmGpuTempSeries };
 }
 
 function run(cmd: string, args: readonly string[]): { seconds: number; output: string } {
@@ -206,6 +209,34 @@ export function ruleGroups(file = RULES): RuleGroup[] {
   return (parse(readFileSync(file, 'utf8')) as { groups: RuleGroup[] }).groups;
 }
 
+/**
+ * The recording rules of `files` in passes: pass k holds the rules that read
+ * a series recorded in pass k-1 (promtool's rules backfill does not chain
+ * rules). Each pass is written as rule files under `dir`.
+ */
+export function rulePasses(files: readonly string[], dir: string): string[][] {
+  const groups = files.flatMap((f) => ruleGroups(f));
+  const records = new Set(groups.flatMap((g) => g.rules.map((r) => r.record).filter((r): r is string => !!r)));
+  const depth = new Map<string, number>();
+  const depthOf = (expr: string): number => {
+    let d = 0;
+    for (const name of records) if (new RegExp(`(^|[^a-zA-Z0-9_:])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-zA-Z0-9_:])`).test(expr)) d = Math.max(d, (depth.get(name) ?? 0) + 1);
+    return d;
+  };
+  // Rules are listed before their readers in our files, so one sweep settles every depth.
+  for (const g of groups) for (const r of g.rules) if (r.record) depth.set(r.record, depthOf(r.expr));
+  const max = Math.max(0, ...depth.values());
+  mkdirSync(dir, { recursive: true });
+  const passes: string[][] = [];
+  for (let k = 0; k <= max; k++) {
+    const pass = groups.map((g) => ({ name: g.name, rules: g.rules.filter((r) => r.record && depth.get(r.record) === k) })).filter((g) => g.rules.length > 0);
+    const file = path.join(dir, `pass-${k}.rules.yaml`);
+    writeFileSync(file, JSON.stringify({ groups: pass }, null, 2));
+    passes.push([file]);
+  }
+  return passes;
+}
+
 function prometheusYaml(intervalS: number): string {
   return JSON.stringify({ global: { scrape_interval: `${intervalS}s`, evaluation_interval: `${intervalS}s` }, rule_files: [RULES, DCGM_RULES] }, null, 2);
 }
@@ -237,25 +268,30 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
     const config = prometheusYaml(opts.intervalS);
     const start = () => startPrometheus(config, { dataDir: data, readyTimeoutMs: 600_000 });
     prom = await start();
-    // Recording rules over the same span, so dashboards reading them find a history.
-    const recorded = path.join(dir, 'recorded');
-    const rb = run(PROMTOOL, [
-      'tsdb',
-      'create-blocks-from',
-      'rules',
-      `--start=${startS}`,
-      `--end=${endS + 1}`,
-      `--eval-interval=${opts.intervalS}s`,
-      `--url=${prom.url}`,
-      `--output-dir=${recorded}`,
-      RULES,
-      DCGM_RULES,
-    ]);
-    log(`  recording rules backfilled in ${rb.seconds.toFixed(1)} s`);
-    await prom.stop();
-    prom = undefined;
-    for (const b of readdirSync(recorded)) if (/^[0-9A-Z]{26}$/.test(b)) renameSync(path.join(recorded, b), path.join(data, b));
-    prom = await start();
+    // Recording rules over the same span, so dashboards reading them find a history. The
+    // backfill evaluates each rule against what Prometheus holds, so a rule reading another
+    // rule's series goes in a later pass, after the blocks of the one before are loaded.
+    let ruleBackfillS = 0;
+    for (const [i, files] of rulePasses([RULES, DCGM_RULES], path.join(dir, 'passes')).entries()) {
+      const recorded = path.join(dir, `recorded-${i}`);
+      const rb = run(PROMTOOL, [
+        'tsdb',
+        'create-blocks-from',
+        'rules',
+        `--start=${startS}`,
+        `--end=${endS + 1}`,
+        `--eval-interval=${opts.intervalS}s`,
+        `--url=${prom.url}`,
+        `--output-dir=${recorded}`,
+        ...files,
+      ]);
+      ruleBackfillS += rb.seconds;
+      await prom.stop();
+      prom = undefined;
+      for (const b of readdirSync(recorded)) if (/^[0-9A-Z]{26}$/.test(b)) renameSync(path.join(recorded, b), path.join(data, b));
+      prom = await start();
+    }
+    log(`  recording rules backfilled in ${ruleBackfillS.toFixed(1)} s`);
 
     const scalar = async (expr: string) => {
       const r = (await (await fetch(`${prom!.url}/api/v1/query?time=${endS}&query=${encodeURIComponent(expr)}`)).json()) as { data: { result: { value: [number, string] }[] } };
@@ -270,6 +306,8 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
       failingBackends: await scalar('count(accelerator_exporter_backend_state{state="failed"} == 1)'),
       // From the backfilled recording rule, so the rules backfill is checked too.
       allocatedIdleGpus: await scalar('sum(node_vendor_model:accelerator_allocated_idle_devices:count)'),
+      // Three rules deep (GPU labels, holders, field): the chained rules backfill reached it.
+      dcgmGpuTempSeries: await scalar('count(DCGM_FI_DEV_GPU_TEMP)'),
     };
 
     const groups: GroupFigure[] = [];
@@ -345,7 +383,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
       samplesPerInterval: activeSeries,
       openMetricsBytes: written.bytes,
       backfillS: backfill.seconds,
-      ruleBackfillS: rb.seconds,
+      ruleBackfillS,
       tsdbBytes: duSize(data),
       groups,
       dashboards,

@@ -4,7 +4,6 @@ import type { DashboardSpec } from './grafana.ts';
 import { hideColumns } from './grafana.ts';
 import { allocatedIdle, BUSY_THRESHOLDS, DEV, DEV_OR_UNKNOWN, PHYSICAL, missingOrLost, PERCENT } from './promql.ts';
 
-const ALLOC = 'node=~"$node"';
 
 // Every panel that sums over the fleet reads the per-node, vendor and model
 // recording rules of accelerator-exporter.fleet.rules (alerts/accelerator.rules.yaml);
@@ -97,7 +96,7 @@ export const fleet: DashboardSpec = {
         {
           type: 'table',
           title: 'Allocated but idle (under 5% busy for 30 minutes)',
-          targets: [{ expr: allocatedIdle(ALLOC, PHYSICAL), instant: true }],
+          targets: [{ expr: allocatedIdle(DEV), instant: true }],
           transformations: [hideColumns('Value')],
         },
       ],

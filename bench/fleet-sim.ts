@@ -68,6 +68,8 @@ export interface GroupFigure extends Timing {
   readonly intervalS: number;
   readonly slowest: string;
   readonly errors: readonly string[];
+  /** Prometheus CPU time per evaluation of the whole group, ms (mean over the repeats). */
+  readonly cpuMs: number;
 }
 
 export interface SizeFigure {
@@ -81,6 +83,8 @@ export interface SizeFigure {
   readonly tsdbBytes: number;
   readonly groups: readonly GroupFigure[];
   readonly dashboards: readonly QueryFigure[];
+  /** Prometheus CPU time for one load of each dashboard (all its queries), ms, by setup and file. */
+  readonly dashboardCpuMs: Readonly<Record<string, number>>;
   /** What the simulated fleet holds, read back through Prometheus at the end of the data. */
   readonly fleet: { readonly lostGpus: number; readonly failingBackends: number; readonly allocatedIdleGpus: number; readonly dcgmGpuTempSeries: number };
 }
@@ -111,6 +115,21 @@ function run(cmd: string, args: readonly string[]): { seconds: number; output: s
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}:\n${r.stderr}${r.stdout}`);
   return { seconds: (performance.now() - t0) / 1000, output: r.stdout + r.stderr };
+}
+
+/**
+ * CPU time the Prometheus process has used, ms (utime + stime of
+ * /proc/<pid>/stat, in clock ticks of 10 ms). On a shared machine the wall
+ * time of a query includes waiting for a core; its CPU time does not.
+ */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 function duSize(dir: string): number {
@@ -312,6 +331,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
 
     const groups: GroupFigure[] = [];
     const dashboards: QueryFigure[] = [];
+    const dashboardCpuMs: Record<string, number> = {};
     const rangeS = opts.minutes * 60;
     for (const setup of setups(opts)) {
       for (const file of setup.rules) {
@@ -319,6 +339,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
           const totals: number[] = [];
           const perRule = new Map<string, number>();
           const errors: string[] = [];
+          const cpu0 = cpuMs(prom.proc.pid);
           for (let i = 0; i < opts.repeat; i++) {
             let total = 0;
             for (const r of g.rules) {
@@ -333,6 +354,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
             }
             totals.push(total);
           }
+          const groupCpu = (cpuMs(prom.proc.pid) - cpu0) / opts.repeat;
           const slowest = [...perRule].sort((x, y) => y[1] - x[1])[0];
           groups.push({
             setup: setup.label,
@@ -342,10 +364,21 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
             ...timing(totals),
             slowest: slowest ? `${slowest[0]} ${slowest[1].toFixed(1)} ms` : '',
             errors,
+            cpuMs: groupCpu,
           });
         }
       }
+      const cpuBefore = new Map<string, number>();
+      let lastFile = '';
+      const closeFile = () => {
+        if (lastFile) dashboardCpuMs[`${setup.label} ${lastFile}`] = (cpuMs(prom!.proc.pid) - cpuBefore.get(lastFile)!) / opts.repeat;
+      };
       for (const q of dashboardQueries(setup.dashboards)) {
+        if (q.file !== lastFile) {
+          closeFile();
+          lastFile = q.file;
+          cpuBefore.set(q.file, cpuMs(prom.proc.pid));
+        }
         const expr = substitute(q.expr, q.file, rangeS, opts.intervalS);
         const range = q.instant ? undefined : { start: startS, end: endS, step: opts.intervalS };
         const times: number[] = [];
@@ -375,6 +408,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
           ...(error ? { error } : {}),
         });
       }
+      closeFile();
     }
     return {
       nodes,
@@ -387,6 +421,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
       tsdbBytes: duSize(data),
       groups,
       dashboards,
+      dashboardCpuMs,
       fleet,
     };
   } finally {
@@ -437,12 +472,12 @@ export function report(figures: readonly SizeFigure[], opts: SimOptions, extrapo
   const tag = (setup: string) => (multi ? ` [${setup}]` : '');
   out.push("Rule groups: Prometheus' own evaluation time (query statistics) of the group's rules one after another, as a rule group runs; p50 / max ms:");
   out.push('');
-  head(['Group (rules, interval)', ...figures.map((f) => `${f.nodes}`), `${extrapolate} (fit, p50)`, 'share of interval at fit', 'slowest rule at largest N']);
+  head(['Group (rules, interval)', ...figures.map((f) => `${f.nodes}`), `${extrapolate} (fit, p50)`, 'share of interval at fit', 'CPU ms per evaluation', 'slowest rule at largest N']);
   for (const g of figures[0]!.groups) {
     const per = figures.map((f) => f.groups.find((x) => x.group === g.group && x.setup === g.setup)!);
     const at = Math.max(0, fit(xs, per.map((x) => x.p50))(extrapolate));
     out.push(
-      `| ${g.group}${tag(g.setup)} (${g.rules}, ${g.intervalS} s) | ${per.map((x) => `${ms(x.p50)} / ${ms(x.max)}${x.errors.length ? ` (${x.errors.length} errors)` : ''}`).join(' | ')} | ${ms(at)} | ${((at / (g.intervalS * 1000)) * 100).toFixed(1)}% | ${per[per.length - 1]!.slowest} |`,
+      `| ${g.group}${tag(g.setup)} (${g.rules}, ${g.intervalS} s) | ${per.map((x) => `${ms(x.p50)} / ${ms(x.max)}${x.errors.length ? ` (${x.errors.length} errors)` : ''}`).join(' | ')} | ${ms(at)} | ${((at / (g.intervalS * 1000)) * 100).toFixed(1)}% | ${per.map((x) => ms(x.cpuMs ?? NaN)).join(' / ')} | ${per[per.length - 1]!.slowest} |`,
     );
   }
   out.push('');
@@ -458,6 +493,12 @@ export function report(figures: readonly SizeFigure[], opts: SimOptions, extrapo
     out.push(
       `| ${q.id}${tag(q.setup)} | ${q.range ? 'range' : 'instant'} | ${per.map((x) => (x.error ? 'error' : `${ms(x.p50)} / ${ms(x.max)}`)).join(' | ')} | ${p50s.some(Number.isNaN) ? 'error' : ms(Math.max(0, fit(xs, p50s)(extrapolate)))} | ${last.samples} | ${last.resultSeries} | ${ms(last.wallP50)} |`,
     );
+  }
+  if (figures.every((f) => f.dashboardCpuMs)) {
+    out.push('', 'Prometheus CPU ms for one load of each dashboard (every query once), by size:', '');
+    const keys = Object.keys(figures[figures.length - 1]!.dashboardCpuMs);
+    head(['Dashboard', ...figures.map((f) => `${f.nodes}`)]);
+    for (const k of keys) out.push(`| ${k} | ${figures.map((f) => ms(f.dashboardCpuMs[k] ?? NaN)).join(' | ')} |`);
   }
   if (multi) {
     out.push('', 'Per dashboard, sum of its queries\' engine p50 at the largest N (what one load of the dashboard costs Prometheus):', '');

@@ -34,6 +34,8 @@ describe('fleet simulation', { skip }, () => {
     );
     assert.deepEqual(f.groups.map((g) => g.group), groups);
     assert.deepEqual(f.groups.flatMap((g) => g.errors), []);
+    assert.ok(f.groups.every((g) => Number.isFinite(g.cpuMs) && g.cpuMs >= 0), 'Prometheus CPU time is read for every group');
+    assert.deepEqual(Object.keys(f.dashboardCpuMs).sort(), ['this exporter.json', 'this fleet.json', 'this node.json', 'this workloads.json']);
     assert.equal(f.dashboards.length, dashboardQueries(path.join(ROOT, 'dashboards')).length);
     assert.deepEqual(f.dashboards.filter((d) => d.error).map((d) => `${d.id}: ${d.error}`), []);
     // The fleet dashboard answers from the recording rules: a handful of series per query.

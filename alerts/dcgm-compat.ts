@@ -154,6 +154,9 @@ export function dcgmRulesYaml(): string {
 # (it becomes Hostname).
 groups:
   - name: accelerator-exporter.dcgm-compat.rules
+    # Every rule joins per GPU; at 1000 eight-GPU nodes the group costs several CPU
+    # seconds (docs/scaling.md), and dcgm-exporter itself samples every 30 s.
+    interval: 1m
     rules:
       - record: ${GPU_LABELS_RECORD}
         expr: |

@@ -360,7 +360,7 @@ export async function simulateSize(nodes: number, opts: SimOptions): Promise<Siz
             setup: setup.label,
             group: g.name,
             rules: g.rules.length,
-            intervalS: g.interval ? Number(/^(\d+)s$/.exec(g.interval)?.[1] ?? opts.intervalS) : opts.intervalS,
+            intervalS: g.interval ? Number(/^(\d+)[sm]$/.exec(g.interval)?.[1] ?? opts.intervalS) * (g.interval.endsWith('m') ? 60 : 1) : opts.intervalS,
             ...timing(totals),
             slowest: slowest ? `${slowest[0]} ${slowest[1].toFixed(1)} ms` : '',
             errors,

@@ -2,24 +2,21 @@
 
 import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
-import { ATTRIBUTION_FLAGS } from './attribution/service.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { allFamilies } from './metrics/catalog.ts';
-import { METRICS_FLAGS, metricSelection, selectFamilies } from './metrics/selection.ts';
+import { selectFamilies } from './metrics/selection.ts';
 
 // Read at run time so the same line works from src/ and from the compiled dist/.
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const EXTRA_FLAGS = [...ATTRIBUTION_FLAGS, ...METRICS_FLAGS];
-
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES, EXTRA_FLAGS);
-    // A bad metric selection is a flag error too: reported before anything binds.
-    if (parsed.kind === 'run') selectFamilies(allFamilies(), metricSelection(parsed.config.raw));
+    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES);
+    // An exclusion that can only match self metrics is a flag error too: reported before anything binds.
+    if (parsed.kind === 'run') selectFamilies(allFamilies(), parsed.config.metrics);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`accelerator-exporter: ${err.message}\n`);
@@ -28,7 +25,7 @@ async function main(): Promise<number> {
     throw err;
   }
   if (parsed.kind === 'help') {
-    process.stdout.write(helpText(BACKEND_FACTORIES, EXTRA_FLAGS));
+    process.stdout.write(helpText(BACKEND_FACTORIES));
     return 0;
   }
   if (parsed.kind === 'version') {
@@ -37,7 +34,7 @@ async function main(): Promise<number> {
   }
   const { config } = parsed;
   const log = createLogger(config.logLevel, config.logFormat);
-  const app = createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
+  const app = await createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
   // Handlers before start: the first listener of a signal fixes the async
   // context its callbacks run in, and one added later inside a traced tool run
   // (execa's exit hook) would tie the shutdown and its log lines to that trace.

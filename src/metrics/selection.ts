@@ -5,25 +5,22 @@
 // The exporter's own families (accelerator_exporter_*) are always served: the
 // alerts that say whether the exporter works depend on them.
 
-import { ConfigError, type FlagSpec } from '../config.ts';
+import { ConfigError } from '../config.ts';
+import { option, type OptionGroup } from '../options.ts';
 import type { MetricFamily } from './family.ts';
 
 export const SELF_PREFIX = 'accelerator_exporter_';
 
-export const METRICS_FLAGS: readonly FlagSpec[] = [
-  {
-    name: 'metrics.include',
-    kind: 'string',
-    default: '*',
-    help: 'Metric families to serve (Prometheus and OTLP): comma-separated family-name globs, * any run of characters, ? one character. Self metrics (accelerator_exporter_*) are always served.',
-  },
-  {
-    name: 'metrics.exclude',
-    kind: 'string',
-    default: '',
-    help: 'Metric families not to serve, globs as for --metrics.include; exclude wins over include. Self metrics (accelerator_exporter_*) cannot be excluded; a glob matching only those is an error.',
-  },
-];
+const INCLUDE_HELP =
+  'Metric families to serve (Prometheus and OTLP): comma-separated family-name globs, * any run of characters, ? one character. Self metrics (accelerator_exporter_*) are always served.';
+const EXCLUDE_HELP =
+  'Metric families not to serve, globs as for --metrics.include; exclude wins over include. Self metrics (accelerator_exporter_*) cannot be excluded; a glob matching only those is an error.';
+
+/** --metrics.include and --metrics.exclude as typed options: the parsed glob lists. */
+export const METRICS_OPTIONS: OptionGroup<MetricSelection> = {
+  include: { flag: option.string('metrics.include', '*', INCLUDE_HELP).flag, parse: (t) => parseGlobs(t, 'metrics.include') },
+  exclude: { flag: option.string('metrics.exclude', '', EXCLUDE_HELP).flag, parse: (t) => parseGlobs(t, 'metrics.exclude') },
+};
 
 /**
  * The recommended exclusion for large fleets (docs/metrics.md): static or
@@ -94,7 +91,7 @@ export function selectFamilies(families: readonly MetricFamily[], selection: Met
   return { families: kept, unmatched };
 }
 
-/** The selection the parsed flag values ask for; a ConfigError for a bad glob. */
+/** The selection flag texts (by flag name) ask for; a ConfigError for a bad glob. For tests and docs. */
 export function metricSelection(raw: Readonly<Record<string, string>>): MetricSelection {
   return {
     include: parseGlobs(raw['metrics.include'] ?? '*', 'metrics.include'),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../src/config.ts';
+import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
+import { ConfigError, parseConfig } from '../../src/config.ts';
 import { allFamilies, scrapeFamilies } from '../../src/metrics/catalog.ts';
 import { metricSelection, parseGlobs, selectFamilies } from '../../src/metrics/selection.ts';
 
@@ -55,6 +56,15 @@ describe('metric selection', () => {
     const r = selectFamilies(ALL, metricSelection({ 'metrics.include': 'hw_*,dcgm_*', 'metrics.exclude': 'hw_powr_watts' }));
     assert.deepEqual(r.unmatched, ['dcgm_*', 'hw_powr_watts']);
     assert.ok(r.families.some((f) => f.name === 'hw_power_watts'));
+  });
+
+  it('arrives typed in the parsed configuration, from a flag or its environment variable', () => {
+    const r = parseConfig(['--metrics.exclude=hw_*, accelerator_clock_*'], { ACCELERATOR_EXPORTER_METRICS_INCLUDE: 'hw_*,accelerator_*' }, BACKEND_FACTORIES);
+    assert.equal(r.kind, 'run');
+    assert.deepEqual(r.kind === 'run' && r.config.metrics, { include: ['hw_*', 'accelerator_*'], exclude: ['hw_*', 'accelerator_clock_*'] });
+    const d = parseConfig([], {}, BACKEND_FACTORIES);
+    assert.deepEqual(d.kind === 'run' && d.config.metrics, { include: ['*'], exclude: [] });
+    assert.throws(() => parseConfig(['--metrics.include=hw_(x)'], {}, BACKEND_FACTORIES), ConfigError);
   });
 
   it('rejects characters a family name cannot hold, and a list without a glob', () => {

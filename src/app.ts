@@ -10,8 +10,9 @@ import { Poller } from './collect/poller.ts';
 import type { Config } from './config.ts';
 import { ExecaRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
-import { scrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
+import { allFamilies, scrapeFamilies as allScrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
+import { selectFamilies } from './metrics/selection.ts';
 import type { BuildInfo } from './metrics/self-families.ts';
 import { SnapshotStore } from './store.ts';
 import { startTelemetry, type Telemetry } from './telemetry/otel.ts';
@@ -44,7 +45,11 @@ export async function createApp(config: Config, factories: readonly BackendFacto
   poller.subscribe((s) => store.setSnapshot(s));
   attribution?.onChange(() => store.attributionChanged());
 
-  const families = snapshotFamilies(build);
+  const selection = config.metrics;
+  const families = selectFamilies(snapshotFamilies(build), selection, allFamilies()).families;
+  const scrapeFamilies = selectFamilies(allScrapeFamilies, selection, allFamilies()).families;
+  const unmatched = selectFamilies([], selection, allFamilies()).unmatched;
+  if (unmatched.length > 0) log.warn({ globs: unmatched }, 'metric selection globs match no metric family');
   const exposition = new Exposition(families, scrapeFamilies);
   store.subscribe((s) => exposition.update(s));
   const server = buildServer({

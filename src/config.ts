@@ -6,6 +6,7 @@
 import { attributionOptions, type AttributionOptions } from './attribution/options.ts';
 import { vendorsOf, type Backend, type BackendDeps, type BackendFactory, type VendorFacts } from './backends/backend.ts';
 import { groupFlags, option, parseAddress, parseDurationMs, readGroup, type FlagSpec, type ListenAddress, type OptionGroup } from './options.ts';
+import { METRICS_OPTIONS, type MetricSelection } from './metrics/selection.ts';
 import { otelSettings, type OtelSettings } from './telemetry/otel-config.ts';
 
 export type { FlagSpec, ListenAddress } from './options.ts';
@@ -58,6 +59,8 @@ export interface Config extends CommonOptions {
   readonly backends: readonly ConfiguredBackend[];
   readonly attribution: AttributionOptions;
   readonly telemetry: TelemetryConfig;
+  /** Which metric families are served (--metrics.include/--metrics.exclude). */
+  readonly metrics: MetricSelection;
 }
 
 const enableOption = (f: BackendFactory<any>) => option.bool(`backend.${f.name}`, f.defaultEnabled, `Enable the ${f.name} backend: ${f.description}.`);
@@ -68,6 +71,7 @@ export function flagSpecs(factories: readonly BackendFactory<any>[]): FlagSpec[]
     ...groupFlags(COMMON),
     ...factories.flatMap((f) => [enableOption(f).flag, ...groupFlags(f.options)]),
     ...groupFlags(attributionOptions(vendorsOf(factories))),
+    ...groupFlags(METRICS_OPTIONS),
   ];
 }
 
@@ -120,6 +124,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       backends,
       attribution: readGroup(attributionOptions(vendorsOf(factories)), text),
       telemetry: { otel: otelSettings(env), ...(env.NODE_NAME ? { nodeName: env.NODE_NAME } : {}) },
+      metrics: readGroup(METRICS_OPTIONS, text),
     },
   };
 }

@@ -5,6 +5,8 @@ import { createApp } from './app.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { allFamilies } from './metrics/catalog.ts';
+import { selectFamilies } from './metrics/selection.ts';
 
 // Read at run time so the same line works from src/ and from the compiled dist/.
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -13,6 +15,8 @@ async function main(): Promise<number> {
   let parsed;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES);
+    // An exclusion that can only match self metrics is a flag error too: reported before anything binds.
+    if (parsed.kind === 'run') selectFamilies(allFamilies(), parsed.config.metrics);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`accelerator-exporter: ${err.message}\n`);

@@ -2,9 +2,14 @@
 
 import type { DashboardSpec } from './grafana.ts';
 import { hideColumns } from './grafana.ts';
-import { allocated, allocatedIdle, BUSY_THRESHOLDS, DEV_OR_UNKNOWN, PHYSICAL, missingOrLost, PERCENT } from './promql.ts';
+import { allocatedIdle, BUSY_THRESHOLDS, DEV, DEV_OR_UNKNOWN, PHYSICAL, missingOrLost, PERCENT } from './promql.ts';
 
-const ALLOC = 'node=~"$node"';
+
+// Every panel that sums over the fleet reads the per-node, vendor and model
+// recording rules of accelerator-exporter.fleet.rules (alerts/accelerator.rules.yaml);
+// only the tables listing single devices read device series, as instant queries.
+const rec = (name: string, extra = '') => `node_vendor_model${extra ? '_sensor' : ''}:${name}{${DEV}${extra}}`;
+const ratio = (by: string, num: string, den: string) => `sum by (${by}) (${rec(num)}) / sum by (${by}) (${rec(den)})`;
 
 export const fleet: DashboardSpec = {
   uid: 'accelerator-fleet',
@@ -20,8 +25,8 @@ export const fleet: DashboardSpec = {
     {
       row: 'Overview',
       panels: [
-        { type: 'stat', title: 'Accelerators', w: 3, h: 4, targets: [{ expr: `count(accelerator_device_up{${PHYSICAL}})` }] },
-        { type: 'stat', title: 'Answering', w: 3, h: 4, targets: [{ expr: `sum(accelerator_device_up{${PHYSICAL}})` }] },
+        { type: 'stat', title: 'Accelerators', w: 3, h: 4, targets: [{ expr: `sum(${rec('accelerator_devices:count')})` }] },
+        { type: 'stat', title: 'Answering', w: 3, h: 4, targets: [{ expr: `sum(${rec('accelerator_devices_up:sum')})` }] },
         {
           type: 'stat',
           title: 'Missing or lost',
@@ -37,7 +42,7 @@ export const fleet: DashboardSpec = {
           description: 'Devices allocated to at least one pod (device plugin or DRA).',
           w: 3,
           h: 4,
-          targets: [{ expr: `count(${allocated(ALLOC)} * on (node, uuid) group_left () max by (node, uuid) (accelerator_info{${PHYSICAL}})) or vector(0)` }],
+          targets: [{ expr: `sum(${rec('accelerator_allocated_devices:count')}) or vector(0)` }],
         },
         {
           type: 'stat',
@@ -46,10 +51,10 @@ export const fleet: DashboardSpec = {
           w: 3,
           h: 4,
           thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'orange' }],
-          targets: [{ expr: `count(count by (node, uuid) (${allocatedIdle(ALLOC, PHYSICAL)})) or vector(0)` }],
+          targets: [{ expr: `sum(${rec('accelerator_allocated_idle_devices:count')}) or vector(0)` }],
         },
-        { type: 'stat', title: 'Mean utilisation', w: 3, h: 4, ...PERCENT, thresholds: BUSY_THRESHOLDS, targets: [{ expr: `avg(hw_gpu_utilization_ratio{${PHYSICAL}})` }] },
-        { type: 'stat', title: 'Power now', w: 3, h: 4, unit: 'watt', targets: [{ expr: `sum(hw_power_watts{${PHYSICAL}})` }] },
+        { type: 'stat', title: 'Mean utilisation', w: 3, h: 4, ...PERCENT, thresholds: BUSY_THRESHOLDS, targets: [{ expr: `sum(${rec('hw_gpu_utilization_ratio:sum')}) / sum(${rec('hw_gpu_utilization_ratio:count')})` }] },
+        { type: 'stat', title: 'Power now', w: 3, h: 4, unit: 'watt', targets: [{ expr: `sum(${rec('hw_power_watts:sum')})` }] },
         {
           type: 'gauge',
           title: 'Memory used',
@@ -57,21 +62,21 @@ export const fleet: DashboardSpec = {
           h: 4,
           ...PERCENT,
           thresholds: [{ value: null, color: 'green' }, { value: 0.8, color: 'orange' }, { value: 0.95, color: 'red' }],
-          targets: [{ expr: `sum(hw_gpu_memory_usage_bytes{${PHYSICAL}}) / sum(hw_gpu_memory_limit_bytes{${PHYSICAL}})` }],
+          targets: [{ expr: `sum(${rec('hw_gpu_memory_usage_bytes:sum')}) / sum(${rec('hw_gpu_memory_limit_bytes:sum')})` }],
         },
       ],
     },
     {
       row: 'Utilisation and memory',
       panels: [
-        { type: 'timeseries', title: 'Utilisation by node', ...PERCENT, targets: [{ expr: `avg by (node) (hw_gpu_utilization_ratio{${PHYSICAL}})`, legend: '{{node}}' }] },
-        { type: 'timeseries', title: 'Utilisation by model', ...PERCENT, targets: [{ expr: `avg by (vendor, model) (hw_gpu_utilization_ratio{${PHYSICAL}})`, legend: '{{model}}' }] },
-        { type: 'timeseries', title: 'Memory used by node', unit: 'bytes', targets: [{ expr: `sum by (node) (hw_gpu_memory_usage_bytes{${PHYSICAL}})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Utilisation by node', ...PERCENT, targets: [{ expr: ratio('node', 'hw_gpu_utilization_ratio:sum', 'hw_gpu_utilization_ratio:count'), legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Utilisation by model', ...PERCENT, targets: [{ expr: ratio('vendor, model', 'hw_gpu_utilization_ratio:sum', 'hw_gpu_utilization_ratio:count'), legend: '{{model}}' }] },
+        { type: 'timeseries', title: 'Memory used by node', unit: 'bytes', targets: [{ expr: `sum by (node) (${rec('hw_gpu_memory_usage_bytes:sum')})`, legend: '{{node}}' }] },
         {
           type: 'bargauge',
           title: 'Memory used by model',
           ...PERCENT,
-          targets: [{ expr: `sum by (model) (hw_gpu_memory_usage_bytes{${PHYSICAL}}) / sum by (model) (hw_gpu_memory_limit_bytes{${PHYSICAL}})`, legend: '{{model}}', instant: true }],
+          targets: [{ expr: ratio('model', 'hw_gpu_memory_usage_bytes:sum', 'hw_gpu_memory_limit_bytes:sum'), legend: '{{model}}', instant: true }],
         },
       ],
     },
@@ -83,15 +88,15 @@ export const fleet: DashboardSpec = {
           title: 'Allocated versus idle accelerators',
           description: 'Allocated: held by a pod. Allocated but idle: held and never above 5% busy in the last 30 minutes. Free: answering and held by no pod.',
           targets: [
-            { expr: `count(count by (node, uuid) (${allocated(ALLOC)} * on (node, uuid) group_left () max by (node, uuid) (accelerator_info{${PHYSICAL}})))`, legend: 'allocated' },
-            { expr: `count(count by (node, uuid) (${allocatedIdle(ALLOC, PHYSICAL)}))`, legend: 'allocated but idle' },
-            { expr: `count((accelerator_device_up{${PHYSICAL}} == 1) unless on (node, uuid) accelerator_allocation_info{${ALLOC}}) or vector(0)`, legend: 'free' },
+            { expr: `sum(${rec('accelerator_allocated_devices:count')})`, legend: 'allocated' },
+            { expr: `sum(${rec('accelerator_allocated_idle_devices:count')})`, legend: 'allocated but idle' },
+            { expr: `sum(${rec('accelerator_free_devices:count')}) or vector(0)`, legend: 'free' },
           ],
         },
         {
           type: 'table',
           title: 'Allocated but idle (under 5% busy for 30 minutes)',
-          targets: [{ expr: allocatedIdle(ALLOC, PHYSICAL), instant: true }],
+          targets: [{ expr: allocatedIdle(DEV), instant: true }],
           transformations: [hideColumns('Value')],
         },
       ],
@@ -99,13 +104,13 @@ export const fleet: DashboardSpec = {
     {
       row: 'Power, energy and temperature',
       panels: [
-        { type: 'timeseries', title: 'Power by node', w: 8, unit: 'watt', targets: [{ expr: `sum by (node) (hw_power_watts{${PHYSICAL}})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Power by node', w: 8, unit: 'watt', targets: [{ expr: `sum by (node) (${rec('hw_power_watts:sum')})`, legend: '{{node}}' }] },
         {
           type: 'timeseries',
           title: 'Power as a share of the limit',
           w: 8,
           ...PERCENT,
-          targets: [{ expr: `sum by (node) (hw_power_watts{${PHYSICAL}}) / sum by (node) (accelerator_power_limit_watts{${PHYSICAL}})`, legend: '{{node}}' }],
+          targets: [{ expr: ratio('node', 'hw_power_watts:sum', 'accelerator_power_limit_watts:sum'), legend: '{{node}}' }],
         },
         {
           type: 'bargauge',
@@ -115,14 +120,15 @@ export const fleet: DashboardSpec = {
           unit: 'joule',
           targets: [
             {
-              expr: `sum by (node) (increase(hw_energy_joules_total{${PHYSICAL}}[$__range]) or avg_over_time(hw_power_watts{${PHYSICAL}}[$__range]) * $__range_s)`,
+              // Nodes whose devices count energy, else the node's mean power times the range.
+              expr: `sum by (node) (increase(hw_energy_joules_total{${PHYSICAL}}[$__range])) or on (node) sum by (node) (avg_over_time(${rec('hw_power_watts:sum')}[$__range])) * $__range_s`,
               legend: '{{node}}',
               instant: true,
             },
           ],
         },
-        { type: 'timeseries', title: 'Hottest core by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (hw_temperature_celsius{${PHYSICAL}, sensor="gpu"})`, legend: '{{node}}' }] },
-        { type: 'timeseries', title: 'Hottest memory by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (hw_temperature_celsius{${PHYSICAL}, sensor="memory"})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Hottest core by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (${rec('hw_temperature_celsius:max', ', sensor="gpu"')})`, legend: '{{node}}' }] },
+        { type: 'timeseries', title: 'Hottest memory by node', w: 12, unit: 'celsius', targets: [{ expr: `max by (node) (${rec('hw_temperature_celsius:max', ', sensor="memory"')})`, legend: '{{node}}' }] },
       ],
     },
     {

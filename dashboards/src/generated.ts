@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DCGM_DOC_BEGIN, DCGM_DOC_END, DCGM_RULES_FILE, dcgmRulesYaml, dcgmTable } from '../../alerts/dcgm-compat.ts';
 import { PROMETHEUS_RULE_FILE, prometheusRule, RULES_FILE } from '../../alerts/prometheusrule.ts';
 import { exporter } from './exporter.ts';
 import { fleet } from './fleet.ts';
@@ -46,6 +47,15 @@ data:
 export const DAEMONSET_CONFIGMAP_FILE = 'daemonset/base/dashboards-configmap.yaml';
 export const DAEMONSET_PROMETHEUS_RULE_FILE = 'daemonset/base/prometheusrule.yaml';
 
+export const DCGM_DOC_FILE = 'docs/migration-from-dcgm-exporter.md';
+
+function replaceBetween(doc: string, begin: string, end: string, text: string): string {
+  const a = doc.indexOf(begin);
+  const b = doc.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`missing ${begin} ... ${end} markers`);
+  return doc.slice(0, a + begin.length) + '\n' + text + doc.slice(b);
+}
+
 export function generatedFiles(root: string): Map<string, string> {
   const files = new Map<string, string>();
   const json = new Map<string, string>();
@@ -56,6 +66,8 @@ export function generatedFiles(root: string): Map<string, string> {
   }
   files.set(CONFIGMAP_FILE, configMap(json));
   files.set(PROMETHEUS_RULE_FILE, prometheusRule(readFileSync(path.join(root, RULES_FILE), 'utf8')));
+  files.set(DCGM_RULES_FILE, dcgmRulesYaml());
+  files.set(DCGM_DOC_FILE, replaceBetween(readFileSync(path.join(root, DCGM_DOC_FILE), 'utf8'), DCGM_DOC_BEGIN, DCGM_DOC_END, dcgmTable()));
   // kustomize loads nothing from outside its directory: the DaemonSet base ships copies.
   files.set(DAEMONSET_CONFIGMAP_FILE, files.get(CONFIGMAP_FILE)!);
   files.set(DAEMONSET_PROMETHEUS_RULE_FILE, files.get(PROMETHEUS_RULE_FILE)!);

@@ -90,11 +90,20 @@ function panelJson(p: PanelSpec, id: number, gridPos: { x: number; y: number; w:
       datasource: DATASOURCE,
       expr: t.expr,
       legendFormat: t.legend ?? '__auto',
-      range: !t.instant,
-      instant: t.instant ?? false,
+      range: !isInstant(p, t),
+      instant: isInstant(p, t),
       ...(p.type === 'table' ? { format: 'table' } : {}),
     })),
   };
+}
+
+/**
+ * Stat and gauge panels show one number, the last: an instant query gives it
+ * for one evaluation, where a range query over a fleet evaluates every step of
+ * the dashboard's time range (the fleet simulation measured 100x).
+ */
+export function isInstant(p: PanelSpec, t: Target): boolean {
+  return t.instant ?? (p.type === 'stat' || p.type === 'gauge');
 }
 
 function defaultOptions(type: PanelType): Record<string, unknown> {
@@ -103,7 +112,7 @@ function defaultOptions(type: PanelType): Record<string, unknown> {
     case 'timeseries':
       return { legend, tooltip: { mode: 'multi', sort: 'desc' } };
     case 'stat':
-      return { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto', justifyMode: 'auto', orientation: 'auto' };
+      return { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'none', textMode: 'auto', justifyMode: 'auto', orientation: 'auto' };
     case 'gauge':
       return { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdLabels: false, showThresholdMarkers: true };
     case 'bargauge':

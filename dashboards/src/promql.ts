@@ -6,14 +6,13 @@ export const DEV = 'node=~"$node", vendor=~"$vendor", model=~"$model"';
 /** Physical devices only: a partition's power and memory are already in its parent's. */
 export const PHYSICAL = `${DEV}, parent_uuid=""`;
 
-/** Devices allocated to a pod, one series per (node, namespace, pod, uuid). */
-export function allocated(selector: string): string {
-  return `max by (node, namespace, pod, uuid) (accelerator_allocation_info{${selector}})`;
-}
-
-/** Allocated devices never above 5% busy over the last 30 minutes (the AcceleratorAllocatedIdle condition). */
-export function allocatedIdle(allocSelector: string, devSelector: string): string {
-  return `${allocated(allocSelector)} * on (node, uuid) group_left (model) (max_over_time(hw_gpu_utilization_ratio{${devSelector}}[30m]) < 0.05)`;
+/**
+ * Allocated devices never above 5% busy over the last 30 minutes (the
+ * AcceleratorAllocatedIdle condition), per holding pod, from the recording
+ * rule: the raw form reads 30 minutes of every device's utilisation.
+ */
+export function allocatedIdle(selector: string): string {
+  return `node_namespace_pod_uuid:accelerator_allocated_idle_utilization:max30m{${selector}}`;
 }
 
 /**

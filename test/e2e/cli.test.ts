@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { BIN, ROOT } from '../helpers/exporter.ts';
 
@@ -37,6 +39,18 @@ describe('command line', () => {
     for (const flag of ['--web.listen-address', '--collect.interval', '--nvidia-smi.path', '--[no-]backend.nvidia-smi', '--log.level', '--log.format', 'ACCELERATOR_EXPORTER_NVIDIA_SMI_PATH']) {
       assert.ok(r.stdout.includes(flag), `--help mentions ${flag}`);
     }
+  });
+
+  it('lists in --help only flags the README documents', () => {
+    const help = run(['--help']).stdout;
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const flags = [...help.matchAll(/^  --(?:\[no-\])?([a-z][a-z0-9.-]*)/gm)].map((m) => m[1]!).filter((f) => f !== 'help' && f !== 'version');
+    assert.ok(flags.includes('metrics.include') && flags.includes('metrics.exclude'));
+    for (const flag of flags) {
+      const name = flag.startsWith('backend.') ? 'backend.<name>' : flag;
+      assert.ok(readme.includes(`--${name}`) || readme.includes(`--[no-]${name}`), `README.md does not document --${flag}`);
+    }
+    assert.match(help, /Self metrics \(accelerator_exporter_\*\) cannot be excluded/);
   });
 
   it('prints the version', () => {

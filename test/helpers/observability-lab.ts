@@ -30,7 +30,8 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
-export async function startLab(): Promise<Lab> {
+/** `ruleFiles` replaces the shipped rules file (the dcgm-exporter test adds its compatibility rules). */
+export async function startLab(opts: { ruleFiles?: readonly string[] } = {}): Promise<Lab> {
   const exporters = new Map<string, RunningExporter>();
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
@@ -60,7 +61,7 @@ export async function startLab(): Promise<Lab> {
       exporters.set(node, e);
     }
     const targets: ScrapeTarget[] = NODES.map((node) => ({ address: new URL(exporters.get(node)!.url).host, labels: { node } }));
-    const prometheus = await startPrometheus(prometheusConfig(JOB, targets, [RULES]));
+    const prometheus = await startPrometheus(prometheusConfig(JOB, targets, opts.ruleFiles ?? [RULES]));
     cleanups.push(() => prometheus.stop());
     return { prometheus, exporters, stop };
   } catch (err) {

@@ -64,14 +64,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPrometheus(config: string): Promise<RunningPrometheus> {
+export interface PrometheusOptions {
+  /** An existing TSDB directory (backfilled blocks) to serve; kept on stop. */
+  readonly dataDir?: string;
+  readonly args?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+export async function startPrometheus(config: string, opts: PrometheusOptions = {}): Promise<RunningPrometheus> {
   const dir = mkdtempSync(path.join(tmpdir(), 'accelerator-prometheus-'));
   const configFile = path.join(dir, 'prometheus.yml');
   writeFileSync(configFile, config);
   const port = await freePort();
   const proc = spawn(
     PROMETHEUS_BIN,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [`--config.file=${configFile}`, `--storage.tsdb.path=${opts.dataDir ?? path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...(opts.args ?? [])],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -92,7 +99,7 @@ export async function startPrometheus(config: string): Promise<RunningPrometheus
         if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}: ${stderr}`);
         return (await fetch(`${url}/-/ready`)).ok;
       },
-      20_000,
+      opts.readyTimeoutMs ?? 20_000,
     );
   } catch (err) {
     await stop();

@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { DCGM_FIELDS, DCGM_RULES_FILE } from '../../alerts/dcgm-compat.ts';
 import { PROMETHEUS_RULE_FILE, prometheusRule, RULES_FILE } from '../../alerts/prometheusrule.ts';
 import { ROOT } from '../helpers/exporter.ts';
 import { promtool } from '../helpers/golden.ts';
@@ -25,6 +27,23 @@ describe('alert and recording rules', () => {
     const r = promtool(['check', 'rules', rulesPath]);
     if (!r.available) return t.skip('promtool not installed');
     assert.equal(r.status, 0, r.output);
+  });
+
+  it('include dcgm-exporter compatibility rules that pass promtool check rules', (t) => {
+    const r = promtool(['check', 'rules', path.join(ROOT, DCGM_RULES_FILE)]);
+    if (!r.available) return t.skip('promtool not installed');
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, new RegExp(`SUCCESS: ${2 + DCGM_FIELDS.filter((f) => f.expr).length} rules found`));
+    assert.equal(DCGM_FIELDS.filter((f) => f.expr).length, 15);
+  });
+
+  it('fit the ruler limits of Mimir and Grafana Cloud (20 rules per group by default) unchanged', () => {
+    for (const file of [RULES_FILE, DCGM_RULES_FILE]) {
+      const groups = (parse(readFileSync(path.join(ROOT, file), 'utf8')) as { groups: { name: string; rules: unknown[] }[] }).groups;
+      for (const g of groups) assert.ok(g.rules.length <= 20, `${file} ${g.name}: ${g.rules.length} rules`);
+      // Only the keys of Prometheus' rule group format, which Thanos Ruler and mimirtool read as is.
+      for (const g of groups) assert.deepEqual(Object.keys(g).filter((k) => !['name', 'interval', 'rules', 'limit'].includes(k)), [], `${file} ${g.name}`);
+    }
   });
 
   it('pass their promtool unit tests', (t) => {

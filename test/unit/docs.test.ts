@@ -4,6 +4,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { allFamilies } from '../../src/metrics/catalog.ts';
 import { DOC_BEGIN, DOC_END, metricsTable } from '../../src/metrics/docs.ts';
+import { DASHBOARDS } from '../../dashboards/src/generated.ts';
+import { queries } from '../../dashboards/src/grafana.ts';
+import { FLEET_LEAN_EXCLUDE, metricSelection, selectFamilies } from '../../src/metrics/selection.ts';
+import { BUDGET_BEGIN, BUDGET_END, budgetTable, seriesBudget } from '../../src/metrics/series-budget.ts';
 import { ROOT } from '../helpers/exporter.ts';
 import { GOLDEN_DIR } from '../helpers/golden.ts';
 
@@ -43,6 +47,33 @@ describe('docs/metrics.md', () => {
       if (f.unit) assert.ok(f.name.replace(/_total$/, '').endsWith('_' + f.unit), `${f.name}: ends with its unit ${f.unit}`);
       assert.equal(new Set(f.labelNames).size, f.labelNames.length, `${f.name}: duplicate label`);
     }
+  });
+});
+
+describe('docs/metrics.md series per node', () => {
+  it('holds the table counted from the goldens (npm run docs)', () => {
+    const generated = doc.slice(doc.indexOf(BUDGET_BEGIN) + BUDGET_BEGIN.length + 1, doc.indexOf(BUDGET_END));
+    assert.equal(generated, budgetTable((golden) => readFileSync(path.join(GOLDEN_DIR, golden), 'utf8')));
+  });
+
+  it('counts an 8-GPU H100 node as 8 devices plus the node-level series', () => {
+    const b = seriesBudget(readFileSync(path.join(GOLDEN_DIR, 'nvidia/gpu-lost.prom'), 'utf8'));
+    // Three GPUs, one lost: the lost one keeps only accelerator_device_up.
+    assert.equal(b.devices, 3);
+    assert.equal(b.perNode, seriesBudget(readFileSync(path.join(GOLDEN_DIR, 'nvidia/h100-load.prom'), 'utf8')).perNode);
+  });
+
+  it('recommends the lean exclusion the code declares, and nothing shipped reads an excluded family', () => {
+    assert.ok(doc.includes('```sh\n--metrics.exclude=' + FLEET_LEAN_EXCLUDE + '\n```'), 'docs/metrics.md shows FLEET_LEAN_EXCLUDE');
+    const excluded = allFamilies()
+      .map((f) => f.name)
+      .filter((n) => !selectFamilies(allFamilies(), metricSelection({ 'metrics.exclude': FLEET_LEAN_EXCLUDE })).families.some((f) => f.name === n));
+    assert.ok(excluded.length >= 8);
+    const shipped = [
+      ...['alerts/accelerator.rules.yaml', ...readdirSync(path.join(ROOT, 'hpa')).map((f) => `hpa/${f}`)].map((f) => readFileSync(path.join(ROOT, f), 'utf8')),
+      ...['fleet', 'workloads'].map((d) => queries(DASHBOARDS[`${d}.json`]!).map((q) => q.target.expr).join('\n')),
+    ].join('\n');
+    for (const name of excluded) assert.doesNotMatch(shipped, new RegExp(`\\b${name}\\b`), `${name} is in the lean exclusion but a shipped rule or fleet query reads it`);
   });
 });
 

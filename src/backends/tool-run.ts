@@ -2,7 +2,7 @@
 // an absent binary is "no data", everything else a BackendError with the
 // tool's own words.
 
-import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
+import { CommandNotFoundError, CommandOutputTooLargeError, CommandSpawnError, CommandTimeoutError, type CommandResult } from '../exec/runner.ts';
 import type { FlagSpec } from '../config.ts';
 import type { BackendReading } from '../model.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps } from './backend.ts';
@@ -14,6 +14,7 @@ export async function runTool(deps: BackendDeps, tool: string, path: string, arg
     if (err instanceof CommandNotFoundError) throw new NoDataError(`${tool} not found at ${path}`);
     if (err instanceof CommandTimeoutError) throw new BackendError('timeout', err.message);
     if (err instanceof CommandSpawnError) throw new BackendError('spawn', err.message);
+    if (err instanceof CommandOutputTooLargeError) throw new BackendError('too_large', err.message);
     throw err;
   }
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { BackendStatus } from '../collect/snapshot.ts';
-import { CommandNotFoundError, CommandTimeoutError, type CommandResult, type CommandRunner, type RunOptions } from '../exec/runner.ts';
+import { CommandNotFoundError, CommandOutputTooLargeError, CommandTimeoutError, type CommandResult, type CommandRunner, type RunOptions } from '../exec/runner.ts';
 
 export const TRACER_NAME = 'accelerator-exporter';
 
@@ -71,7 +71,11 @@ export class TracingRunner implements CommandRunner {
         else fail(span, 'exit_code', `${tool} exited with code ${r.exitCode}: ${firstLine(r.stderr || r.stdout)}`);
         return r;
       } catch (err) {
-        const type = err instanceof CommandTimeoutError ? 'timeout' : err instanceof CommandNotFoundError ? 'not_found' : 'spawn';
+        const type =
+          err instanceof CommandTimeoutError ? 'timeout'
+          : err instanceof CommandNotFoundError ? 'not_found'
+          : err instanceof CommandOutputTooLargeError ? 'too_large'
+          : 'spawn';
         fail(span, type, message(err));
         throw err;
       } finally {

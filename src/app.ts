@@ -7,7 +7,7 @@ import type { BackendFactory } from './backends/backend.ts';
 import { Poller, type PollerEntry } from './collect/poller.ts';
 import type { Snapshot } from './collect/snapshot.ts';
 import type { Config } from './config.ts';
-import { ExecaRunner } from './exec/runner.ts';
+import { ProcessRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
 import { scrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
@@ -29,7 +29,7 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     .map((f) => ({
       vendor: f.vendor,
       intervalMs: config.intervalMs,
-      backend: f.create({ runner: otel.traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs }, config.raw),
+      backend: f.create({ runner: otel.traces ? new TracingRunner(new ProcessRunner()) : new ProcessRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs, intervalMs: config.intervalMs }, config.raw),
     }));
   if (entries.length === 0) log.warn('every backend is disabled; serving self metrics only');
 

@@ -11,7 +11,11 @@ export class NoDataError extends Error {
   override name = 'NoDataError';
 }
 
-export const FAILURE_REASONS = ['timeout', 'exit_code', 'parse', 'spawn'] as const;
+/**
+ * `too_large`: the tool's output or a count in it crossed a bound (docs/architecture.md, Bounds);
+ * `empty`: a tool that reported devices before now reports none, or prints nothing.
+ */
+export const FAILURE_REASONS = ['timeout', 'exit_code', 'parse', 'spawn', 'too_large', 'empty'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** The tool is present but misbehaved; `reason` becomes a label on the self metrics. */
@@ -39,6 +43,8 @@ export interface BackendDeps {
   readonly log: Logger;
   /** Bound for one tool run. */
   readonly timeoutMs: number;
+  /** How often the backend is sampled; long-running tools derive their liveness bound from it. */
+  readonly intervalMs?: number;
 }
 
 export interface BackendFactory<O = Readonly<Record<string, string>>> {

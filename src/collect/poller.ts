@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { BackendError, FAILURE_REASONS, NoDataError, type Backend, type FailureReason } from '../backends/backend.ts';
 import type { BackendReading, DeviceIdentity, Vendor } from '../model.ts';
+import { ReadingGuard } from './reading-guard.ts';
 import { compareDevices, type BackendState, type BackendStatus, type DeviceHealth, type Snapshot } from './snapshot.ts';
 
 export interface PollerEntry {
@@ -40,6 +41,8 @@ interface Slot {
   failures: Record<FailureReason, number>;
   lastFailureLogMs: number;
   suppressed: number;
+  /** Value domains, duplicate uuids, the device bound, and devices that stop being listed. */
+  readonly guard: ReadingGuard;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
   controller?: AbortController;
@@ -57,14 +60,19 @@ export class Poller {
   constructor(entries: readonly PollerEntry[], opts: PollerOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.slots = entries.map((entry) => ({
-      entry,
-      log: opts.log.child({ backend: entry.backend.name }),
-      state: 'pending',
-      failures: Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>,
-      lastFailureLogMs: 0,
-      suppressed: 0,
-    }));
+    this.slots = entries.map((entry) => {
+      const log = opts.log.child({ backend: entry.backend.name });
+      const slot: Slot = {
+        entry,
+        log,
+        guard: new ReadingGuard(log),
+        state: 'pending',
+        failures: Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>,
+        lastFailureLogMs: 0,
+        suppressed: 0,
+      };
+      return slot;
+    });
     this.snapshot = this.build();
   }
 
@@ -135,7 +143,7 @@ export class Poller {
           }, this.opts.timeoutMs);
         }),
       ]);
-      this.succeed(slot, reading, started);
+      this.succeed(slot, slot.guard.accept(reading, started), started);
     } catch (err) {
       this.fail(slot, err, started);
     } finally {
@@ -165,6 +173,10 @@ export class Poller {
   }
 
   private fail(slot: Slot, err: unknown, at: number): void {
+    // A tool that read devices before and now says nothing has lost them: that is a failure, not an absent vendor.
+    if (err instanceof NoDataError && slot.lastSuccessMs !== undefined) {
+      err = new BackendError('empty', `${err.message}, after reporting devices before`);
+    }
     if (err instanceof NoDataError) {
       if (slot.state !== 'no_data') slot.log.info({ reason: err.message }, 'no data from backend');
       slot.state = 'no_data';
@@ -226,6 +238,11 @@ export class Poller {
           const id = this.known.get(l.pciBusId) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: '', model: '' };
           health.push({ id, up: 0, message: l.message });
         }
+        const lostBus = new Set(reading.lost.map((l) => l.pciBusId));
+        for (const m of slot.guard.missing(now, slot.entry.intervalMs * this.opts.graceIntervals)) {
+          if (m.id.pciBusId !== '' && lostBus.has(m.id.pciBusId)) continue;
+          health.push({ id: m.id, up: 0, message: `not listed by ${slot.entry.backend.name} since ${new Date(m.sinceMs).toISOString()}` });
+        }
       }
       backends.push({
         name: slot.entry.backend.name,
@@ -238,6 +255,7 @@ export class Poller {
         toolStarts: slot.entry.backend.toolStarts(),
         devices: reading?.devices.length ?? 0,
         servingLastGood: slot.state === 'failed' && reading !== undefined,
+        guard: slot.guard.counters(),
       });
     }
     devices.sort((a, b) => compareDevices(a.id, b.id));

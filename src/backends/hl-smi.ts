@@ -5,7 +5,7 @@
 import type { BackendReading } from '../model.ts';
 import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
 import { HL_SMI_BASE_FIELDS, HL_SMI_FIELDS, parseHlSmiRows } from './hl-smi-fields.ts';
-import { CliBackend, firstLine, toolPathFlag, truncate } from './tool-run.ts';
+import { CliBackend, firstLine, stderrNote, toolPathFlag, truncate } from './tool-run.ts';
 
 export class HlSmiBackend extends CliBackend {
   readonly name = 'hl-smi';
@@ -26,7 +26,7 @@ export class HlSmiBackend extends CliBackend {
     const parsed = parseHlSmiRows(r.stdout, this.fields);
     if (parsed.devices.length === 0) {
       if (parsed.badLines.length > 0) throw new BackendError('parse', `unexpected hl-smi output: ${truncate(parsed.badLines[0]!)}`);
-      throw new NoDataError('hl-smi listed no devices');
+      throw new NoDataError(`hl-smi listed no devices${stderrNote(r.stderr)}`);
     }
     if (parsed.badLines.length > 0) this.deps.log.debug({ lines: parsed.badLines.slice(0, 3) }, 'skipped unparseable hl-smi rows');
     return { devices: parsed.devices, lost: [] };

@@ -7,7 +7,7 @@
 
 import type { BackendReading } from '../model.ts';
 import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
-import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
+import { CliBackend, firstLine, stderrNote, toolPathFlag } from './tool-run.ts';
 import { RocmSmiShapeError, parseRocmSmiOutput, rocmSmiDevices, type RocmSmiDocument } from './rocm-smi-parse.ts';
 
 export const ROCM_SMI_ARGS: readonly string[] = [
@@ -48,7 +48,7 @@ export class RocmSmiBackend extends CliBackend {
     if (NO_DEVICES_RE.test(output)) throw new NoDataError(`rocm-smi found no AMD GPUs: ${firstLine(r.stderr, r.stdout)}`);
     if (r.exitCode !== 0) throw new BackendError('exit_code', `rocm-smi exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
     if (shapeError) throw new BackendError('parse', `unexpected rocm-smi output (${shapeError.message}): ${firstLine(r.stdout, r.stderr)}`);
-    throw new NoDataError('rocm-smi listed no cards');
+    throw new NoDataError(`rocm-smi listed no cards${stderrNote(r.stderr)}`);
   }
 }
 

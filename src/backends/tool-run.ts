@@ -28,6 +28,11 @@ export function firstLine(...outputs: string[]): string {
   return '(no output)';
 }
 
+/** `; stderr: <first line>` when the tool said something there, for messages about empty output. */
+export function stderrNote(stderr: string): string {
+  return stderr.trim() === '' ? '' : `; stderr: ${firstLine(stderr)}`;
+}
+
 export function truncate(s: string): string {
   return s.length > 200 ? s.slice(0, 200) + '...' : s;
 }

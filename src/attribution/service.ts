@@ -12,6 +12,7 @@ import { lookupPid } from './cgroup.ts';
 import { resourceMatcher } from './device-ids.ts';
 import type { KubeSource } from './kube-api.ts';
 import { PodResourcesPoller } from './pod-resources.ts';
+import { procfsProblem } from './procfs-check.ts';
 
 export const ATTRIBUTION_FLAGS: readonly FlagSpec[] = [
   { name: 'attribution', kind: 'bool', default: 'true', help: 'Map devices and GPU processes to pods, containers and DRA claims (kubelet PodResources API, /proc/<pid>/cgroup, optional Kubernetes API).' },
@@ -64,6 +65,8 @@ export function createAttribution(config: Config, log: Logger, onChange: () => v
   const procfs = raw['path.procfs']!;
   return {
     start() {
+      const problem = procfsProblem(procfs);
+      if (problem) alog.warn({ procfs, problem }, '--path.procfs is unusable; GPU processes cannot be attributed to containers');
       kubelet.start();
       if (wantApi) void startApi();
     },

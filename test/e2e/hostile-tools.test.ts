@@ -225,3 +225,24 @@ describe('hostile rocm-smi', () => {
     });
   });
 });
+
+describe('unusable --path.procfs', () => {
+  for (const [procfs, problem] of [
+    ['/nonexistent/proc', /^cannot list \/nonexistent\/proc: ENOENT$/],
+    [path.join(FIXTURES, 'nvidia'), /holds no process directories; is it a procfs mount\?$/],
+  ] as const) {
+    it(`is logged at start: ${procfs}`, async () => {
+      await withExporter(['--collect.interval=1h', `--path.procfs=${procfs}`, `--nvidia-smi.path=${NVIDIA_SMI}`], { FAKE_NVIDIA_SMI_CAPTURE: H100 }, async (e) => {
+        const warn = await waitFor('the warning', async () => e.logs.find((l) => l.msg === '--path.procfs is unusable; GPU processes cannot be attributed to containers'));
+        assert.match(String(warn.problem), problem);
+      });
+    });
+  }
+
+  it('is not logged for a usable one', async () => {
+    await withExporter(['--collect.interval=1h', `--path.procfs=${path.join(FIXTURES, 'procfs/gpu-node-a')}`, `--nvidia-smi.path=${NVIDIA_SMI}`], { FAKE_NVIDIA_SMI_CAPTURE: H100 }, async (e) => {
+      await firstSample(e, 'nvidia-smi');
+      assert.equal(e.logs.filter((l) => String(l.msg).includes('path.procfs')).length, 0);
+    });
+  });
+});

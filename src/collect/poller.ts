@@ -137,9 +137,12 @@ export class Poller {
       const reading = await Promise.race([
         backend.sample(controller.signal),
         new Promise<never>((_, reject) => {
+          // After pending I/O (setImmediate): on a busy event loop the tool's exit may be queued behind this timer.
           deadline = setTimeout(() => {
-            controller.abort();
-            reject(new BackendError('timeout', `sample did not finish within ${this.opts.timeoutMs} ms`));
+            deadline = setTimeout(() => {
+              controller.abort();
+              reject(new BackendError('timeout', `sample did not finish within ${this.opts.timeoutMs} ms`));
+            }, 0);
           }, this.opts.timeoutMs);
         }),
       ]);

@@ -104,7 +104,13 @@ export class ProcessRunner implements CommandRunner {
         });
       };
       const onAbort = () => finish(new CommandTimeoutError(`${file} was cancelled`));
-      const deadline = setTimeout(() => finish(new CommandTimeoutError(`${file} did not finish within ${opts.timeoutMs} ms and was killed`)), opts.timeoutMs);
+      // The deadline looks once more after pending I/O: when the event loop was busy (a loaded node, a
+      // heavy import at start) the tool's exit may be queued behind this timer; a tool that has exited is not timed out.
+      const deadline = setTimeout(() => {
+        setImmediate(() => {
+          if (exitCode === undefined) finish(new CommandTimeoutError(`${file} did not finish within ${opts.timeoutMs} ms and was killed`));
+        });
+      }, opts.timeoutMs);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
 
       child.stdout!.on('data', (chunk: Buffer) => {

@@ -132,12 +132,6 @@ export class ReadingGuard {
     return out;
   }
 
-  /** The backend stopped reading (failed past its grace, no data): nothing it listed is "missing" any more. */
-  forget(): void {
-    this.present.clear();
-    this.gone.clear();
-  }
-
   private track(devices: readonly DeviceSample[], reading: BackendReading, nowMs: number): void {
     const next = new Map<string, Seen>();
     for (const d of devices) {

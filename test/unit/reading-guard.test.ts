@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { parseJsonOutput, parseMetric } from '../../src/backends/amd-smi-parse.ts';
+import { parseJsonOutput, parseMetric } from '../../src/backends/amd/amd-smi-parse.ts';
 import { BackendError } from '../../src/backends/backend.ts';
 import { MAX_DEVICES_PER_BACKEND } from '../../src/bounds.ts';
 import { ReadingGuard } from '../../src/collect/reading-guard.ts';

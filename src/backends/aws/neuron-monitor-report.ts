@@ -9,9 +9,9 @@
 // address, so the uuid is `<instance id>-neuron<N>` (unique across a fleet)
 // and pci_bus_id is empty.
 
-import { MAX_CORES_PER_DEVICE, MAX_DEVICES_PER_BACKEND } from '../bounds.ts';
-import { emptyDevice, type DeviceSample, type ErrorType, type ProcessSample } from '../model.ts';
-import { BackendError } from './backend.ts';
+import { MAX_CORES_PER_DEVICE, MAX_DEVICES_PER_BACKEND } from '../../bounds.ts';
+import { emptyDevice, type DeviceSample, type ErrorType, type ProcessSample } from '../../model.ts';
+import { BackendError } from '../backend.ts';
 
 type Obj = Record<string, unknown>;
 

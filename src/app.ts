@@ -8,7 +8,7 @@ import { createAttribution } from './attribution/sources.ts';
 import { vendorsOf, type BackendFactory } from './backends/backend.ts';
 import { Poller } from './collect/poller.ts';
 import type { Config } from './config.ts';
-import { ExecaRunner } from './exec/runner.ts';
+import { ProcessRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
 import { allFamilies, scrapeFamilies as allScrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
@@ -29,7 +29,7 @@ export async function createApp(config: Config, factories: readonly BackendFacto
   const traces = config.telemetry.otel.traces;
   const backends = await Promise.all(
     config.backends.map((b) =>
-      b.create({ runner: traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: b.name }), timeoutMs: config.timeoutMs }),
+      b.create({ runner: traces ? new TracingRunner(new ProcessRunner()) : new ProcessRunner(), log: log.child({ backend: b.name }), timeoutMs: config.timeoutMs, intervalMs: config.intervalMs }),
     ),
   );
   if (backends.length === 0) log.warn('every backend is disabled; serving self metrics only');

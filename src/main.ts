@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   const app = await createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
   // Handlers before start: the first listener of a signal fixes the async
   // context its callbacks run in, and one added later inside a traced tool run
-  // (execa's exit hook) would tie the shutdown and its log lines to that trace.
+  // (an exit hook) would tie the shutdown and its log lines to that trace.
   const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

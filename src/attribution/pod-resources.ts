@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { MAX_PODS_PER_NODE } from '../bounds.ts';
 import { decodeListPodResourcesResponse, encodeListPodResourcesRequest } from './podresources-wire.ts';
 
 /** The one RPC used; messages per proto/api.proto, encoded by podresources-wire.ts. */
@@ -48,7 +49,8 @@ export interface PodResources {
 /** The List answer's pods; decoding errors reject the call like any other failure. */
 export function listPodResources(client: grpc.Client, deadline: number): Promise<readonly PodResources[]> {
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(LIST_METHOD, encodeListPodResourcesRequest, decodeListPodResourcesResponse, {}, { deadline }, (err, res) => (err ? reject(err) : resolve(res!.podResources)));
+    const decode = (buf: Buffer) => decodeListPodResourcesResponse(buf, MAX_PODS_PER_NODE);
+    client.makeUnaryRequest(LIST_METHOD, encodeListPodResourcesRequest, decode, {}, { deadline }, (err, res) => (err ? reject(err) : resolve(res!.podResources)));
   });
 }
 

@@ -331,11 +331,13 @@ function podResources(r: Reader): PodResourcesMessage {
   return { name, namespace, containers, cpuIds, memory };
 }
 
-export function decodeListPodResourcesResponse(buf: Buffer): ListPodResourcesResponse {
+/** Past `maxPods` pods decoding stops with a WireError, so the memory an answer costs is bounded by the pods kept. */
+export function decodeListPodResourcesResponse(buf: Buffer, maxPods = Infinity): ListPodResourcesResponse {
   const podResourcesList: PodResourcesMessage[] = [];
   const r = new Reader(buf, 0, buf.length);
   fields(r, (f, wt) => {
     if (f !== 1) return false;
+    if (podResourcesList.length >= maxPods) throw new WireError(`the answer lists more than ${maxPods} pods`);
     podResourcesList.push(msg(r, f, wt, podResources));
     return true;
   });

@@ -12,6 +12,7 @@ import { deviceIdParser, resourceMatcher, sysfsReads } from './device-ids.ts';
 import type { KubeSource } from './kube-api.ts';
 import type { AttributionOptions } from './options.ts';
 import { PodResourcesPoller } from './pod-resources.ts';
+import { procfsProblem } from './procfs-check.ts';
 import type { AttributionView } from './view.ts';
 
 export interface Attribution {
@@ -67,6 +68,8 @@ export function createAttribution(options: AttributionOptions, deps: Attribution
   const parseDeviceId = deviceIdParser(deps.vendors, sysfsReads(options.sysfs));
   return {
     start() {
+      const problem = procfsProblem(options.procfs);
+      if (problem) log.warn({ procfs: options.procfs, problem }, '--path.procfs is unusable; GPU processes cannot be attributed to containers');
       kubelet.start();
       if (wantApi) void startApi();
     },

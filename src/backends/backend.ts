@@ -12,12 +12,14 @@ export class NoDataError extends Error {
 }
 
 /**
- * Why a sample failed, a label on the self metrics. `internal` is a bug of the
- * exporter's own (a TypeError in a parser, say), never blamed on the tool; it is
- * exported only once it has happened, so that the pre-initialised series stay
- * those of the tool's failures.
+ * Why a sample failed, a label on the self metrics. `too_large`: the tool's
+ * output or a count in it crossed a bound (docs/architecture.md, Bounds);
+ * `empty`: a tool that reported devices before now reports none, or prints
+ * nothing. `internal` is a bug of the exporter's own (a TypeError in a parser,
+ * say), never blamed on the tool; it is exported only once it has happened, so
+ * that the pre-initialised series stay those of the tool's failures.
  */
-export const FAILURE_REASONS = ['timeout', 'exit_code', 'parse', 'spawn', 'internal'] as const;
+export const FAILURE_REASONS = ['timeout', 'exit_code', 'parse', 'spawn', 'too_large', 'empty', 'internal'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** The tool is present but misbehaved; `reason` becomes a label on the self metrics. */
@@ -47,6 +49,8 @@ export interface BackendDeps {
   readonly log: Logger;
   /** Bound for one tool run. */
   readonly timeoutMs: number;
+  /** How often the backend is sampled; long-running tools derive their liveness bound from it. */
+  readonly intervalMs?: number;
 }
 
 /** A device-plugin id reduced to what a device can be matched on; see src/attribution/device-ids.ts. */

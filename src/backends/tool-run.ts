@@ -3,7 +3,7 @@
 // everything else a BackendError with the tool's own words), the tool-path
 // option, the non-zero exit failure and the optional process list.
 
-import { CommandNotFoundError, CommandSpawnError, CommandTimeoutError, exitedWithCode, type CommandResult } from '../exec/runner.ts';
+import { CommandNotFoundError, CommandOutputTooLargeError, CommandSpawnError, CommandTimeoutError, exitedWithCode, type CommandResult } from '../exec/runner.ts';
 import type { BackendReading } from '../model.ts';
 import { option, type OptionGroup } from '../options.ts';
 import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
@@ -15,6 +15,7 @@ export async function runTool(deps: BackendDeps, path: string, args: readonly st
     if (err instanceof CommandNotFoundError) throw new NoDataError(`${deps.name} not found at ${path}`);
     if (err instanceof CommandTimeoutError) throw new BackendError('timeout', err.message);
     if (err instanceof CommandSpawnError) throw new BackendError('spawn', err.message);
+    if (err instanceof CommandOutputTooLargeError) throw new BackendError('too_large', err.message);
     throw err;
   }
 }
@@ -26,6 +27,11 @@ export function firstLine(...outputs: string[]): string {
     if (line) return truncate(line.trim());
   }
   return '(no output)';
+}
+
+/** `; stderr: <first line>` when the tool said something there, for messages about empty output. */
+export function stderrNote(stderr: string): string {
+  return stderr.trim() === '' ? '' : `; stderr: ${firstLine(stderr)}`;
 }
 
 export function truncate(s: string): string {

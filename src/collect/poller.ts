@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { BackendError, FAILURE_REASONS, NoDataError, type Backend, type FailureReason } from '../backends/backend.ts';
 import { ParseError } from '../backends/values.ts';
 import type { BackendReading, DeviceIdentity, Vendor } from '../model.ts';
+import { ReadingGuard } from './reading-guard.ts';
 import { compareDevices, type BackendState, type BackendStatus, type DeviceHealth, type Snapshot } from './snapshot.ts';
 
 export interface PollerEntry {
@@ -52,6 +53,8 @@ interface Slot {
   failures: Record<FailureReason, number>;
   lastFailureLogMs: number;
   suppressed: number;
+  /** Value domains, duplicate uuids, the device bound, and devices that stop being listed. */
+  readonly guard: ReadingGuard;
   timer?: NodeJS.Timeout;
   running?: Promise<SampleOutcome>;
   controller?: AbortController;
@@ -70,14 +73,19 @@ export class Poller {
   constructor(entries: readonly PollerEntry[], opts: PollerOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.slots = entries.map((entry) => ({
-      entry,
-      log: opts.log.child({ backend: entry.backend.name }),
-      state: 'pending',
-      failures: Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>,
-      lastFailureLogMs: 0,
-      suppressed: 0,
-    }));
+    this.slots = entries.map((entry) => {
+      const log = opts.log.child({ backend: entry.backend.name });
+      const slot: Slot = {
+        entry,
+        log,
+        guard: new ReadingGuard(log),
+        state: 'pending',
+        failures: Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>,
+        lastFailureLogMs: 0,
+        suppressed: 0,
+      };
+      return slot;
+    });
     this.snapshot = this.build();
   }
 
@@ -148,13 +156,16 @@ export class Poller {
       const reading = await Promise.race([
         backend.sample(controller.signal),
         new Promise<never>((_, reject) => {
+          // A second timer lets pending I/O run first: on a busy event loop the tool's exit may be queued behind this one.
           deadline = setTimeout(() => {
-            controller.abort();
-            reject(new BackendError('timeout', `sample did not finish within ${this.opts.timeoutMs} ms`));
+            deadline = setTimeout(() => {
+              controller.abort();
+              reject(new BackendError('timeout', `sample did not finish within ${this.opts.timeoutMs} ms`));
+            }, 0);
           }, this.opts.timeoutMs);
         }),
       ]);
-      this.succeed(slot, reading, started);
+      this.succeed(slot, slot.guard.accept(reading, started), started);
       outcome = { state: 'ok' };
     } catch (err) {
       outcome = this.fail(slot, err, started);
@@ -187,6 +198,10 @@ export class Poller {
   }
 
   private fail(slot: Slot, err: unknown, at: number): SampleResult {
+    // A tool that read devices before and now says nothing has lost them: that is a failure, not an absent vendor.
+    if (err instanceof NoDataError && slot.lastSuccessMs !== undefined) {
+      err = new BackendError('empty', `${err.message}, after reporting devices before`);
+    }
     if (err instanceof NoDataError) {
       if (slot.state !== 'no_data') slot.log.info({ reason: err.message }, 'no data from backend');
       slot.state = 'no_data';
@@ -253,6 +268,11 @@ export class Poller {
           const id = this.known.get(l.pciBusId) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: '', model: '' };
           health.push({ id, up: 0, message: l.message });
         }
+        const lostBus = new Set(reading.lost.map((l) => l.pciBusId));
+        for (const m of slot.guard.missing(now, slot.entry.intervalMs * this.opts.graceIntervals)) {
+          if (m.id.pciBusId !== '' && lostBus.has(m.id.pciBusId)) continue;
+          health.push({ id: m.id, up: 0, message: `not listed by ${slot.entry.backend.name} since ${new Date(m.sinceMs).toISOString()}` });
+        }
       }
       backends.push({
         name: slot.entry.backend.name,
@@ -265,6 +285,7 @@ export class Poller {
         toolStarts: slot.entry.backend.toolStarts(),
         devices: reading?.devices.length ?? 0,
         servingLastGood: slot.state === 'failed' && reading !== undefined,
+        guard: slot.guard.counters(),
       });
     }
     devices.sort((a, b) => compareDevices(a.id, b.id));

@@ -1,5 +1,6 @@
 import type { FailureReason } from '../backends/backend.ts';
 import type { DeviceIdentity, DeviceSample, ProcessSample } from '../model.ts';
+import type { GuardCounters } from './reading-guard.ts';
 
 export type BackendState = 'pending' | 'ok' | 'no_data' | 'failed';
 export const BACKEND_STATES: readonly Exclude<BackendState, 'pending'>[] = ['ok', 'no_data', 'failed'];
@@ -18,6 +19,8 @@ export interface BackendStatus {
   readonly devices: number;
   /** True while failing but still inside the grace period, serving the last good reading. */
   readonly servingLastGood: boolean;
+  /** Values and devices the reading guard dropped, and devices that stopped being listed. */
+  readonly guard: GuardCounters;
 }
 
 export interface DeviceHealth {

@@ -4,6 +4,7 @@
 // rendered at scrape time, a handful of lines.
 
 import { FAILURE_REASONS } from '../backends/backend.ts';
+import { VALUE_DROP_REASONS } from '../collect/reading-guard.ts';
 import { BACKEND_STATES, type Snapshot } from '../collect/snapshot.ts';
 import type { MetricFamily } from './family.ts';
 
@@ -85,7 +86,7 @@ export function snapshotSelfFamilies(build: BuildInfo): MetricFamily[] {
     },
     {
       name: 'accelerator_exporter_backend_failures_total',
-      help: 'Failed samples of a backend by reason: timeout, exit_code (tool exited non-zero), parse (unexpected output), spawn (tool could not start).',
+      help: 'Failed samples of a backend by reason: timeout, exit_code (tool exited non-zero), parse (unexpected output), spawn (tool could not start), too_large (output or a count past its bound), empty (a tool that reported devices now reports none).',
       type: 'counter',
       unit: '',
       labelNames: ['backend', 'reason'],
@@ -93,6 +94,39 @@ export function snapshotSelfFamilies(build: BuildInfo): MetricFamily[] {
       *samples(s) {
         // `internal` (a bug of ours) appears once it happens; the tool's reasons start at 0.
         for (const b of s.backends) for (const r of FAILURE_REASONS) if (r !== 'internal' || b.failures[r] > 0) yield { labels: [b.name, r], value: b.failures[r] };
+      },
+    },
+    {
+      name: 'accelerator_exporter_values_dropped_total',
+      help: 'Values a backend read and the exporter refused to serve, by reason: non_finite (NaN, Inf), negative (a count, size, clock or ratio below 0), above_one (a ratio above 1 beyond rounding).',
+      type: 'counter',
+      unit: '',
+      labelNames: ['backend', 'reason'],
+      stability: 'alpha',
+      *samples(s) {
+        for (const b of s.backends) for (const r of VALUE_DROP_REASONS) yield { labels: [b.name, r], value: b.guard.valuesDropped[r] };
+      },
+    },
+    {
+      name: 'accelerator_exporter_devices_dropped_total',
+      help: 'Devices a backend read and the exporter dropped, by reason: duplicate_uuid (a second device under a uuid already in the same sample).',
+      type: 'counter',
+      unit: '',
+      labelNames: ['backend', 'reason'],
+      stability: 'alpha',
+      *samples(s) {
+        for (const b of s.backends) yield { labels: [b.name, 'duplicate_uuid'], value: b.guard.duplicateDevices };
+      },
+    },
+    {
+      name: 'accelerator_exporter_devices_vanished_total',
+      help: 'Devices listed by one sample of a backend and missing from the next (gone from the bus, or output cut short); each keeps accelerator_device_up 0 for the grace period.',
+      type: 'counter',
+      unit: '',
+      labelNames: ['backend'],
+      stability: 'alpha',
+      *samples(s) {
+        for (const b of s.backends) yield { labels: [b.name], value: b.guard.vanishedDevices };
       },
     },
     {

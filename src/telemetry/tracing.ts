@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { SampleOutcome } from '../collect/poller.ts';
-import { CommandNotFoundError, CommandTimeoutError, exitedWithCode, type CommandResult, type CommandRunner, type RunOptions } from '../exec/runner.ts';
+import { CommandNotFoundError, CommandOutputTooLargeError, CommandTimeoutError, exitedWithCode, type CommandResult, type CommandRunner, type RunOptions } from '../exec/runner.ts';
 
 const TRACER_NAME = 'accelerator-exporter';
 
@@ -48,7 +48,11 @@ export class TracingRunner implements CommandRunner {
         else fail(span, 'exit_code', `${exitedWithCode(tool, r.exitCode)}: ${firstLine(r.stderr || r.stdout)}`);
         return r;
       } catch (err) {
-        const type = err instanceof CommandTimeoutError ? 'timeout' : err instanceof CommandNotFoundError ? 'not_found' : 'spawn';
+        const type =
+          err instanceof CommandTimeoutError ? 'timeout'
+          : err instanceof CommandNotFoundError ? 'not_found'
+          : err instanceof CommandOutputTooLargeError ? 'too_large'
+          : 'spawn';
         fail(span, type, message(err));
         throw err;
       } finally {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { BackendError } from '../../src/backends/backend.ts';
 import { parseNeuronReport } from '../../src/backends/aws/neuron-monitor-report.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 
@@ -43,5 +44,16 @@ describe('parseNeuronReport', () => {
     assert.deepEqual(idle.processes, []);
     assert.deepEqual(parseNeuronReport({ neuron_hardware_info: { neuron_device_count: 0, error: 'no devices' } }), { devices: [], processes: [], errors: ['no devices'] });
     assert.deepEqual(parseNeuronReport('garbage').devices, []);
+  });
+
+  it('refuses device and core counts past their bounds before allocating anything for them', () => {
+    const hw = (over: Record<string, unknown>) => ({ ...REPORTS[0], neuron_hardware_info: { ...(REPORTS[0]!.neuron_hardware_info as object), ...over } });
+    for (const count of [100000, 1e300]) {
+      assert.throws(() => parseNeuronReport(hw({ neuron_device_count: count })), (err: Error) => err instanceof BackendError && err.reason === 'too_large');
+    }
+    assert.throws(() => parseNeuronReport(hw({ neuroncore_per_device_count: 1e300 })), (err: Error) => err instanceof BackendError && err.reason === 'too_large');
+    // Not a whole count: no devices rather than a guess.
+    assert.equal(parseNeuronReport(hw({ neuron_device_count: 1.5 })).devices.length, 0);
+    assert.equal(parseNeuronReport(hw({ neuron_device_count: -1 })).devices.length, 0);
   });
 });

@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { listPodResources, LIST_METHOD } from '../../src/attribution/pod-resources.ts';
 import { decodeListPodResourcesResponse, encodeListPodResourcesRequest, WireError } from '../../src/attribution/podresources-wire.ts';
+import { MAX_PODS_PER_NODE } from '../../src/bounds.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 import { PROTO_PATH } from '../helpers/fake-kubelet.ts';
 
@@ -161,6 +162,15 @@ describe('listPodResources over gRPC', () => {
   it('returns the pods of the answer', async () => {
     const buf = encode(example);
     await withKubelet(buf, async (client) => assert.deepEqual(await listPodResources(client, Date.now() + 10_000), decodeListPodResourcesResponse(buf).podResources));
+  });
+
+  it('refuses an answer listing more pods than the bound, and stops decoding there', async () => {
+    const pods = (n: number) => encode({ podResources: Array.from({ length: n }, (_, i) => ({ name: `p${i}`, namespace: 'ns', containers: [{ name: 'c' }] })) });
+    await withKubelet(pods(MAX_PODS_PER_NODE), async (client) => assert.equal((await listPodResources(client, Date.now() + 10_000)).length, MAX_PODS_PER_NODE));
+    await withKubelet(pods(20_000), async (client) => {
+      await assert.rejects(listPodResources(client, Date.now() + 10_000), (err: grpc.ServiceError) => err.code === grpc.status.INTERNAL && new RegExp(`more than ${MAX_PODS_PER_NODE} pods`).test(err.details));
+    });
+    assert.throws(() => decodeListPodResourcesResponse(pods(3), 2), /more than 2 pods/);
   });
 
   it('fails the call, without throwing out of grpc-js, when the answer does not decode', async () => {

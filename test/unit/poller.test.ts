@@ -103,11 +103,11 @@ describe('poller', () => {
     const failures = () => snapshotSelfFamilies({ version: 'v', nodeVersion: 'n' }).find((f) => f.name === 'accelerator_exporter_backend_failures_total')!;
     const reasons = () => [...failures().samples(p.current(), 0)].map((x) => `${x.labels[1]}=${x.value}`);
     await p.sampleAll();
-    assert.deepEqual(reasons(), ['timeout=0', 'exit_code=0', 'parse=0', 'spawn=0'], 'internal is not exported before it happens');
+    assert.deepEqual(reasons(), ['timeout=0', 'exit_code=0', 'parse=0', 'spawn=0', 'too_large=0', 'empty=0'], 'internal is not exported before it happens');
     await p.sampleAll();
     await p.sampleAll();
     await p.sampleAll();
-    assert.deepEqual(reasons(), ['timeout=0', 'exit_code=1', 'parse=1', 'spawn=0', 'internal=1']);
+    assert.deepEqual(reasons(), ['timeout=0', 'exit_code=1', 'parse=1', 'spawn=0', 'too_large=0', 'empty=0', 'internal=1']);
     assert.deepEqual(
       outcomes.map(({ durationSeconds, ...o }) => (assert.ok(durationSeconds >= 0), o)),
       [

@@ -133,11 +133,15 @@ function dropUndefined<T extends object>(o: T): Partial<T> {
 export function rocmSmiDevices(doc: RocmSmiDocument): DeviceSample[] {
   const driver = text(doc.system, 'Driver version');
   const devices: DeviceSample[] = [];
+  // A Unique ID that several cards share identifies none of them: those cards are keyed like cards without one.
+  const uniqueIds = [...doc.cards.values()].map((rec) => text(rec, 'Unique ID')?.toLowerCase());
+  const shared = new Set(uniqueIds.filter((u, i) => u !== undefined && uniqueIds.indexOf(u) !== i));
   for (const [index, rec] of doc.cards) {
     const bus = normalizePciBusId(text(rec, 'PCI Bus') ?? '');
     const unique = text(rec, 'Unique ID');
     const serial = text(rec, 'Serial Number');
-    const uuid = unique !== undefined && !NULL_ID_RE.test(unique) ? unique.toLowerCase() : bus !== '' ? bus : `amd-gpu-${index}`;
+    const usable = unique !== undefined && !NULL_ID_RE.test(unique) && !shared.has(unique.toLowerCase());
+    const uuid = usable ? unique.toLowerCase() : bus !== '' ? bus : `amd-gpu-${index}`;
     const base = emptyDevice({ vendor: 'amd', uuid, pciBusId: bus, index: String(index), model: model(rec) });
     const info: Partial<Record<InfoKey, string>> = dropUndefined({
       driver_version: driver,

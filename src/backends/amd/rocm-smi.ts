@@ -7,7 +7,7 @@
 
 import type { BackendReading } from '../../model.ts';
 import { BackendError, NoDataError } from '../backend.ts';
-import { CliBackend, exitCodeError, firstLine } from '../tool-run.ts';
+import { CliBackend, exitCodeError, firstLine, stderrNote } from '../tool-run.ts';
 import { ParseError } from '../values.ts';
 import { parseRocmSmiOutput, rocmSmiDevices, type RocmSmiDocument } from './rocm-smi-parse.ts';
 
@@ -47,6 +47,6 @@ export class RocmSmiBackend extends CliBackend {
     if (NO_DEVICES_RE.test(output)) throw new NoDataError(`rocm-smi found no AMD GPUs: ${firstLine(r.stderr, r.stdout)}`);
     if (r.exitCode !== 0) throw exitCodeError('rocm-smi', r.exitCode, firstLine(r.stderr, r.stdout));
     if (shapeError) throw new BackendError('parse', `unexpected rocm-smi output (${shapeError.message}): ${firstLine(r.stdout, r.stderr)}`);
-    throw new NoDataError('rocm-smi listed no cards');
+    throw new NoDataError(`rocm-smi listed no cards${stderrNote(r.stderr)}`);
   }
 }

@@ -9,7 +9,9 @@
 // address, so the uuid is `<instance id>-neuron<N>` (unique across a fleet)
 // and pci_bus_id is empty.
 
+import { MAX_CORES_PER_DEVICE, MAX_DEVICES_PER_BACKEND } from '../../bounds.ts';
 import { emptyDevice, type DeviceSample, type ErrorType, type ProcessSample } from '../../model.ts';
+import { BackendError } from '../backend.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -21,6 +23,14 @@ function num(v: unknown): number | undefined {
 }
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+/** A whole count, or undefined; past its bound the report is refused (`too_large`). */
+function count(v: unknown, what: string, max: number): number | undefined {
+  const n = num(v);
+  if (n === undefined || !Number.isInteger(n) || n < 0) return undefined;
+  if (n > max) throw new BackendError('too_large', `neuron-monitor reports ${what} ${n}, more than the bound of ${max}`);
+  return n;
 }
 
 /** Older reports lack neuron_device_type; the instance family names the chip. */
@@ -48,8 +58,9 @@ export function parseNeuronReport(report: unknown): NeuronReading {
     const e = str(section.error);
     if (e) errors.push(e);
   }
-  const deviceCount = num(hw.neuron_device_count) ?? 0;
-  const coresPerDevice = num(hw.neuroncore_per_device_count);
+  // The counts size the loops below: bounded before anything is allocated for them.
+  const deviceCount = count(hw.neuron_device_count, 'neuron_device_count', MAX_DEVICES_PER_BACKEND) ?? 0;
+  const coresPerDevice = count(hw.neuroncore_per_device_count, 'neuroncore_per_device_count', MAX_CORES_PER_DEVICE);
   const instanceId = str(instance.instance_id);
   const instanceType = str(instance.instance_type);
   const model = str(hw.neuron_device_type) ?? CHIP_BY_INSTANCE_FAMILY[instanceType?.split('.')[0] ?? ''] ?? '';

@@ -4,7 +4,7 @@
 
 import type { BackendReading } from '../../model.ts';
 import { BackendError, NoDataError } from '../backend.ts';
-import { CliBackend, exitCodeError, firstLine, truncate } from '../tool-run.ts';
+import { CliBackend, exitCodeError, firstLine, stderrNote, truncate } from '../tool-run.ts';
 import { HL_SMI_BASE_FIELDS, HL_SMI_FIELDS, parseHlSmiRows } from './hl-smi-fields.ts';
 
 export class HlSmiBackend extends CliBackend {
@@ -25,7 +25,7 @@ export class HlSmiBackend extends CliBackend {
     const parsed = parseHlSmiRows(r.stdout, this.fields);
     if (parsed.devices.length === 0) {
       if (parsed.badLines.length > 0) throw new BackendError('parse', `unexpected hl-smi output: ${truncate(parsed.badLines[0]!)}`);
-      throw new NoDataError('hl-smi listed no devices');
+      throw new NoDataError(`hl-smi listed no devices${stderrNote(r.stderr)}`);
     }
     if (parsed.badLines.length > 0) this.deps.log.debug({ lines: parsed.badLines.slice(0, 3) }, 'skipped unparseable hl-smi rows');
     return { devices: parsed.devices, lost: [] };

@@ -5,7 +5,7 @@
 
 import type { BackendReading, ProcessSample } from '../../model.ts';
 import { BackendError, NoDataError } from '../backend.ts';
-import { CliBackend, exitCodeError, firstLine, optionalProcessList, truncate } from '../tool-run.ts';
+import { CliBackend, exitCodeError, firstLine, optionalProcessList, stderrNote, truncate } from '../tool-run.ts';
 import { ParseError } from '../values.ts';
 import {
   COMPUTE_APPS_FIELDS,
@@ -43,7 +43,7 @@ export class NvidiaSmiBackend extends CliBackend {
       if (parsed.badLines.length > 0) {
         throw new BackendError('parse', `unexpected nvidia-smi output: ${truncate(parsed.badLines[0]!)}`);
       }
-      throw new NoDataError('nvidia-smi listed no devices');
+      throw new NoDataError(`nvidia-smi listed no devices${stderrNote(gpu.stderr)}`);
     }
     if (parsed.badLines.length > 0) {
       this.deps.log.debug({ lines: parsed.badLines.slice(0, 3) }, 'skipped unparseable nvidia-smi rows');

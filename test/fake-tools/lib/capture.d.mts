@@ -6,5 +6,5 @@ export function answerQuery(
   kind: 'query-gpu' | 'query-compute-apps',
   fields: string[],
   format: string[],
-  opts?: { gpus?: number; lostLast?: boolean },
+  opts?: { gpus?: number; lostLast?: boolean; values?: Record<string, string> },
 ): { code: number; text: string };

@@ -36,8 +36,10 @@ export function parseHeader(line) {
  * alias, units stripped for `nounits` as nvidia-smi does. With gpus > 1 the
  * captured GPU is repeated with its own uuid, bus id, index and pids; with
  * lostLast the last one is reported lost, as a GPU that fell off the bus.
+ * `values` replaces the cells of the named columns (`{"clocks.sm": "1e303"}`)
+ * in every row, as a tool printing out-of-domain numbers would.
  */
-export function answerQuery(sections, state, kind, fields, format, { gpus = 1, lostLast = false } = {}) {
+export function answerQuery(sections, state, kind, fields, format, { gpus = 1, lostLast = false, values = {} } = {}) {
   const aliases = aliasMap(sections.get(`capabilities :: help-${kind}`) ?? '');
   const [headerLine, ...rows] = sections.get(`${state} :: ${kind}`).trimEnd().split('\n');
   const header = parseHeader(headerLine);
@@ -61,6 +63,10 @@ export function answerQuery(sections, state, kind, fields, format, { gpus = 1, l
         lines.push(`Unable to determine the device handle for GPU ${bus.replace(/^0000/, '')}: GPU is lost.  Reboot the system to recover this GPU`);
         lost = true;
         continue;
+      }
+      for (const [name, text] of Object.entries(values)) {
+        const i = header.findIndex((h) => h.name === name);
+        if (i >= 0) cells[i] = text;
       }
       lines.push(cols.map((i) => (nounits && header[i].unit ? stripUnit(cells[i], header[i].unit) : cells[i])).join(', '));
     }

@@ -145,6 +145,7 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   for (let g = 0; g < gpus; g++) {
     for (const row of gpuRows) {
       deviceState(w, `device.${index}.`, row, q, apps, sections, state, g);
+      migState(w, `device.${index}.`, row, sections, state, g);
       index++;
     }
   }
@@ -405,12 +406,19 @@ function deviceState(
 
   // Processes: query-compute-apps rows of this GPU (MiB x 2^20).
   const mine = apps.filter((a) => a.get('gpu_uuid') === str('uuid'));
+  const qProcs = qProcesses(qBlock(sections, state, row.get('pci.bus_id') ?? ''));
   mine.forEach((a, k) => {
     const pid = Number(a.get('pid')) + g * 100000;
     w.comment(`${state} :: query-compute-apps: pid=${a.get('pid')} used_gpu_memory=${a.get('used_gpu_memory')}${g ? ' (pid + copy x 100000)' : ''}`);
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.pid`, pid);
     const mem = mib(a.get('used_gpu_memory') ?? '');
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.usedGpuMemory`, mem && !mem.startsWith('!') ? mem : '0xFFFFFFFFFFFFFFFF');
+    const inst = qProcs.find((pr) => pr.pid === a.get('pid') && /^\d+$/.test(pr.gi) && /^\d+$/.test(pr.ci));
+    if (inst) {
+      w.comment(`${state} :: query (-q) Processes: Process ID=${inst.pid} GPU instance ID=${inst.gi} Compute instance ID=${inst.ci}`);
+      w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.gpuInstanceId`, inst.gi);
+      w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.computeInstanceId`, inst.ci);
+    }
   });
 
   // Per-process utilisation: the last `nvidia-smi pmon` sample of each pid with one ('-' = none).
@@ -427,6 +435,130 @@ function deviceState(
     w.set(`${pu}.pid`, Number(c[1]) + g * 100000);
     ['smUtil', 'memUtil', 'encUtil', 'decUtil', 'jpgUtil', 'ofaUtil'].forEach((m, i) => w.set(`${pu}.${m}`, c[3 + i] === '-' ? 0 : c[3 + i]));
   });
+}
+
+/** The lines of one GPU's block in `nvidia-smi -q`, without the `GPU <bus id>` title. */
+function qBlock(sections: Map<string, string>, state: string, busId: string): string[] {
+  const lines = (sections.get(`${state} :: query`) ?? '').split('\n');
+  const start = lines.indexOf(`GPU ${busId}`);
+  if (start < 0) return [];
+  const out: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (/^\S/.test(l)) break;
+    out.push(l);
+  }
+  return out;
+}
+
+/** Sub-blocks of a -q block titled with `title` at four spaces, dedented. */
+function qSubBlocks(block: string[], title: string): string[][] {
+  const out: string[][] = [];
+  let cur: string[] | undefined;
+  for (const l of block) {
+    if (l === `    ${title}` || l.trimEnd() === `    ${title}`) {
+      cur = [];
+      out.push(cur);
+    } else if (cur && /^ {8}/.test(l)) cur.push(l.slice(8));
+    else cur = undefined;
+  }
+  return out;
+}
+
+/**
+ * MIG devices: `nvidia-smi -q` gives each one's index, GPU and compute
+ * instance ids, engine counts and memory; `nvidia-smi -L` its profile and
+ * UUID; the -q Processes list which instance each process runs in.
+ */
+function migState(w: StateWriter, p: string, row: Row, sections: Map<string, string>, state: string, g: number): void {
+  const busId = row.get('pci.bus_id') ?? '';
+  const block = qBlock(sections, state, busId);
+  const migs = qSubBlocks(block, 'MIG Device').map((b) => qFields(b.join('\n')));
+  if (!migs.length) return;
+  const list = sections.get('capabilities :: list') ?? '';
+  const gpuIndex = row.get('index');
+  const listed = new Map<string, { profile: string; uuid: string }>();
+  let inGpu = false;
+  for (const l of list.split('\n')) {
+    const gm = /^GPU (\d+):/.exec(l);
+    if (gm) inGpu = gm[1] === gpuIndex;
+    const m = /^\s+MIG (\S+)\s+Device\s+(\d+): \(UUID: (MIG-[^)]+)\)/.exec(l);
+    if (inGpu && m) listed.set(m[2], { profile: m[1], uuid: m[3] });
+  }
+  const src = `${state} :: query (-q) MIG Device`;
+  w.comment(`${state} :: query (-q): ${migs.length} MIG Device blocks; nvidia-smi cannot create more than 7 instances on this GPU`);
+  w.set(`${p}nvmlDeviceGetMaxMigDeviceCount`, 7);
+  const procs = qProcesses(block);
+  for (const m of migs) {
+    const idx = m.get('Index');
+    if (idx === undefined) continue;
+    const mp = `${p}mig.${idx}.`;
+    const gi = m.get('GPU Instance ID')!;
+    const ci = m.get('Compute Instance ID')!;
+    const l = listed.get(idx);
+    w.comment(`---- MIG device ${idx} of GPU ${p.slice(7, -1)}`);
+    if (l) {
+      const uuid = g ? l.uuid.slice(0, -4) + g.toString(16).padStart(4, '0') : l.uuid;
+      w.comment(`capabilities :: list (-L): MIG ${l.profile} Device ${idx}: (UUID: ${l.uuid})${g ? ' (constructed copy: last four hex digits = copy number)' : ''}`);
+      w.set(`${mp}nvmlDeviceGetUUID`, uuid);
+      w.comment(`name as NVML forms it for a MIG device: "<GPU name> MIG <profile>" (profile from -L)`);
+      w.set(`${mp}nvmlDeviceGetName`, `${row.get('name')} MIG ${l.profile}`);
+    }
+    w.comment(`${src}: GPU Instance ID=${gi}, Compute Instance ID=${ci}`);
+    w.set(`${mp}nvmlDeviceGetGpuInstanceId`, gi);
+    w.set(`${mp}nvmlDeviceGetComputeInstanceId`, ci);
+    const mem = (k: string) => mib(m.get(`Shared FB Memory Usage / ${k}`) ?? '[N/A]');
+    w.comment(`${src}: Shared FB Memory Usage total/reserved/used/free = ${['Total', 'Reserved', 'Used', 'Free'].map((k) => m.get(`Shared FB Memory Usage / ${k}`)).join(' / ')} (MiB x 1048576)`);
+    for (const [k, f] of [
+      ['total', 'Total'],
+      ['reserved', 'Reserved'],
+      ['used', 'Used'],
+      ['free', 'Free'],
+    ])
+      w.set(`${mp}nvmlDeviceGetMemoryInfo.${k}`, mem(f) ?? '!NOT_SUPPORTED');
+    const attr = (k: string) => m.get(`Device Attributes / Shared / ${k}`);
+    const slices = l ? /^(?:(\d+)c\.)?(\d+)g\./.exec(l.profile) : null;
+    w.comment(`${src}: Device Attributes / Shared counts; slice counts from the -L profile ${l?.profile}; memorySizeMB = Shared FB Memory Total`);
+    w.set(`${mp}nvmlDeviceGetAttributes.multiprocessorCount`, attr('Multiprocessor count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedCopyEngineCount`, attr('Copy Engine count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedDecoderCount`, attr('Decoder count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedEncoderCount`, attr('Encoder count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedJpegCount`, attr('JPG count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedOfaCount`, attr('OFA count') ?? 0);
+    if (slices) {
+      w.set(`${mp}nvmlDeviceGetAttributes.gpuInstanceSliceCount`, slices[2]);
+      w.set(`${mp}nvmlDeviceGetAttributes.computeInstanceSliceCount`, slices[1] ?? slices[2]);
+    }
+    const total = num(m.get('Shared FB Memory Usage / Total') ?? '', 'MiB');
+    if (total && !total.startsWith('!')) w.set(`${mp}nvmlDeviceGetAttributes.memorySizeMB`, total);
+    procs
+      .filter((pr) => pr.gi === gi && pr.ci === ci)
+      .forEach((pr, k) => {
+        w.comment(`${state} :: query (-q) Processes: GPU instance ID=${pr.gi} Compute instance ID=${pr.ci} Process ID=${pr.pid} Used GPU Memory=${pr.mem}`);
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.pid`, Number(pr.pid) + g * 100000);
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.usedGpuMemory`, mib(pr.mem) ?? '0xFFFFFFFFFFFFFFFF');
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.gpuInstanceId`, pr.gi);
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.computeInstanceId`, pr.ci);
+      });
+  }
+}
+
+/** The Processes list of a -q GPU block. */
+function qProcesses(block: string[]): { gi: string; ci: string; pid: string; mem: string }[] {
+  const out: { gi: string; ci: string; pid: string; mem: string }[] = [];
+  let gi = 'N/A', ci = 'N/A';
+  let cur: { gi: string; ci: string; pid: string; mem: string } | undefined;
+  const start = block.findIndex((l) => l.trim() === 'Processes');
+  if (start < 0) return out;
+  for (const l of block.slice(start + 1)) {
+    if (/^ {4}\S/.test(l)) break;
+    const m = /^\s+(GPU instance ID|Compute instance ID|Process ID|Used GPU Memory)\s+:\s(.*)$/.exec(l);
+    if (!m) continue;
+    if (m[1] === 'GPU instance ID') gi = m[2].trim();
+    else if (m[1] === 'Compute instance ID') ci = m[2].trim();
+    else if (m[1] === 'Process ID') out.push((cur = { gi, ci, pid: m[2].trim(), mem: '[N/A]' }));
+    else if (cur) cur.mem = m[2].trim();
+  }
+  return out;
 }
 
 function safeConst(name: string): string | undefined {

@@ -6,7 +6,7 @@
  * the C ABI; against the real driver it records a machine as a state file.
  * It only reads: it calls no NVML function that changes a setting.
  *
- *   nvml-dump <library> [gpm] [events <seconds>]
+ *   nvml-dump <library> [gpm [<ms between samples, default 1000>]] [events <seconds>]
  *
  * Symbols are looked up by the names nvml.h maps the calls to
  * (nvmlInit -> nvmlInit_v2 ...), the names a real caller binds.
@@ -187,7 +187,9 @@ static void process_utilization(nvmlDevice_t d) {
     }
 }
 
-/* Two GPM samples one second apart, every metric id the header defines up to FP16 and the bandwidths. */
+static unsigned gpm_ms = 1000;
+
+/* Two GPM samples gpm_ms apart, every metric id the header defines up to FP16 and the bandwidths. */
 static void gpm(nvmlDevice_t d, int mig, unsigned gi) {
     static const unsigned ids[] = {NVML_GPM_METRIC_GRAPHICS_UTIL, NVML_GPM_METRIC_SM_UTIL, NVML_GPM_METRIC_SM_OCCUPANCY,
                                    NVML_GPM_METRIC_INTEGER_UTIL, NVML_GPM_METRIC_ANY_TENSOR_UTIL, NVML_GPM_METRIC_DFMA_TENSOR_UTIL,
@@ -199,7 +201,7 @@ static void gpm(nvmlDevice_t d, int mig, unsigned gi) {
     if (SYM(nvmlGpmSampleAlloc)(&s1) != NVML_SUCCESS || SYM(nvmlGpmSampleAlloc)(&s2) != NVML_SUCCESS) return;
     nvmlReturn_t r = mig ? SYM(nvmlGpmMigSampleGet)(d, gi, s1) : SYM(nvmlGpmSampleGet)(d, s1);
     if (r == NVML_SUCCESS) {
-        sleep(1);
+        usleep(gpm_ms * 1000u);
         r = mig ? SYM(nvmlGpmMigSampleGet)(d, gi, s2) : SYM(nvmlGpmSampleGet)(d, s2);
     }
     static nvmlGpmMetricsGet_t m;
@@ -475,12 +477,15 @@ static void device(nvmlDevice_t d, int want_gpm) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: nvml-dump <libnvidia-ml.so.1 path> [gpm] [events <seconds>]\n");
+        fprintf(stderr, "usage: nvml-dump <libnvidia-ml.so.1 path> [gpm [<ms>]] [events <seconds>]\n");
         return 2;
     }
     int want_gpm = 0, events = -1;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "gpm") == 0) want_gpm = 1;
+        if (strcmp(argv[i], "gpm") == 0) {
+            want_gpm = 1;
+            if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') gpm_ms = (unsigned)atoi(argv[++i]);
+        }
         if (strcmp(argv[i], "events") == 0 && i + 1 < argc) events = atoi(argv[++i]);
     }
     lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);

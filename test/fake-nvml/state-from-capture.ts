@@ -53,7 +53,7 @@ type Row = Map<string, string>;
 function csvRows(section: string | undefined): Row[] {
   if (!section) return [];
   const [headerLine, ...rows] = section.trimEnd().split('\n');
-  const header = parseHeader(headerLine);
+  const header = parseHeader(headerLine ?? '');
   return rows
     .filter((r) => r.trim())
     .map((r) => {
@@ -70,8 +70,8 @@ function qFields(section: string | undefined): Map<string, string> {
   for (const line of section.split('\n')) {
     const m = /^(\s*)(\S.*?)\s*(?::\s(.*))?$/.exec(line);
     if (!m || !m[2] || line.startsWith('=')) continue;
-    const indent = m[1].length;
-    while (stack.length && stack[stack.length - 1].indent >= indent) stack.pop();
+    const indent = (m[1] ?? '').length;
+    while (stack.length && stack[stack.length - 1]!.indent >= indent) stack.pop();
     const label = m[2].replace(/\s*:$/, '');
     const path = [...stack.map((s) => s.label), label].join(' / ');
     if (m[3] !== undefined) {
@@ -93,7 +93,7 @@ function scaled(v: string, factor: number): string {
   const [i, f = ''] = v.split('.');
   const digits = String(factor).length - 1;
   if (10 ** digits === factor && f.length <= digits) return String(BigInt(i + f.padEnd(digits, '0')));
-  return String(BigInt(i) * BigInt(factor));
+  return String(BigInt(i!) * BigInt(factor));
 }
 
 function enabled(v: string): string | undefined {
@@ -106,7 +106,7 @@ function enabled(v: string): string | undefined {
 function epochMicros(ts: string): string | undefined {
   const m = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3})$/.exec(ts);
   if (!m) return undefined;
-  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!);
   return String(BigInt(ms) * 1000n);
 }
 
@@ -125,7 +125,7 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const q = qFields(sections.get(`${state} :: query`));
   if (!gpuRows.length) throw new Error(`${file} has no "${state} :: query-gpu" section`);
 
-  const driver = version.get('DRIVER version') ?? version.get('KMD version') ?? gpuRows[0].get('driver_version')!;
+  const driver = version.get('DRIVER version') ?? version.get('KMD version') ?? gpuRows[0]!.get('driver_version')!;
   w.comment(`capabilities :: version: DRIVER version`);
   w.set('nvmlSystemGetDriverVersion', driver);
   if (version.get('NVML version')) {
@@ -135,7 +135,7 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const cuda = /^(\d+)\.(\d+)$/.exec(version.get('CUDA Version') ?? '');
   if (cuda) {
     w.comment(`capabilities :: version: CUDA Version ${cuda[0]} as NVML encodes it (1000 * major + 10 * minor)`);
-    w.set('nvmlSystemGetCudaDriverVersion', 1000 * +cuda[1] + 10 * +cuda[2]);
+    w.set('nvmlSystemGetCudaDriverVersion', 1000 * +cuda[1]! + 10 * +cuda[2]!);
   }
   const count = gpuRows.length * gpus;
   w.comment(`${state} :: query-gpu: one row per GPU${gpus > 1 ? ` x ${gpus}` : ''}`);
@@ -173,9 +173,9 @@ function deviceState(
     w.set(p + key, value);
   };
   const field = (name: string) => row.get(name) ?? '[N/A]';
-  const str = (name: string) => {
+  const str = (name: string): string => {
     const v = field(name);
-    return v in SENTINELS ? SENTINELS[v] : v;
+    return SENTINELS[v] ?? v;
   };
   const fromQ = (key: string, label: string, value: string | undefined, how = '') => {
     if (value === undefined) return;
@@ -201,7 +201,7 @@ function deviceState(
   const bus = /^([0-9A-F]{8}):([0-9A-F]{2}):([0-9A-F]{2})\.(\d)$/i.exec(busId);
   put('nvmlDeviceGetPciInfo.busId', 'pci.bus_id', busId, g ? 'constructed copy: bus 0x10 + copy number' : '');
   if (bus) {
-    put('nvmlDeviceGetPciInfo.busIdLegacy', 'pci.bus_id', `${bus[1].slice(4)}:${bus[2]}:${bus[3]}.${bus[4]}`, 'legacy format %04X:%02X:%02X.0');
+    put('nvmlDeviceGetPciInfo.busIdLegacy', 'pci.bus_id', `${bus[1]!.slice(4)}:${bus[2]}:${bus[3]}.${bus[4]}`, 'legacy format %04X:%02X:%02X.0');
     put('nvmlDeviceGetPciInfo.domain', 'pci.domain', `0x${bus[1]}`, 'from the bus id');
     put('nvmlDeviceGetPciInfo.bus', 'pci.bus', `0x${bus[2]}`, 'from the bus id');
     put('nvmlDeviceGetPciInfo.device', 'pci.device', `0x${bus[3]}`, 'from the bus id');
@@ -255,8 +255,8 @@ function deviceState(
     ['nvmlDeviceGetJpgUtilization', 'utilization.jpeg'],
     ['nvmlDeviceGetOfaUtilization', 'utilization.ofa'],
   ]) {
-    const v = num(field(f), '%');
-    put(`${fn}.utilization`, f, v);
+    const v = num(field(f!), '%');
+    put(`${fn}.utilization`, f!, v);
     if (v && !v.startsWith('!')) {
       w.comment(`constructed: the capture has no sampling period; 1/6 s, the shortest the NVML docs name`);
       w.set(`${p}${fn}.samplingPeriodUs`, 166667);
@@ -358,11 +358,11 @@ function deviceState(
     ['retired_pages.single_bit_ecc.count', 'NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS'],
     ['retired_pages.double_bit.count', 'NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR'],
   ]) {
-    const n = num(field(f));
+    const n = num(field(f!));
     if (n === undefined) continue;
     // The capture prints counts, not addresses: constructed distinct page addresses stand in.
     const v = n.startsWith('!') ? n : Array.from({ length: Number(n) }, (_, i) => `0x${(0x1000 * (i + 1)).toString(16)}`).join(',');
-    put(`nvmlDeviceGetRetiredPages.${cause}`, f, v, n.startsWith('!') ? '' : 'count as printed; addresses constructed');
+    put(`nvmlDeviceGetRetiredPages.${cause}`, f!, v, n.startsWith('!') ? '' : 'count as printed; addresses constructed');
   }
   put('nvmlDeviceGetRetiredPagesPendingStatus', 'retired_pages.pending', enabled(field('retired_pages.pending')));
   put('nvmlDeviceGetRemappedRows.corrRows', 'remapped_rows.correctable', num(field('remapped_rows.correctable')));
@@ -427,13 +427,13 @@ function deviceState(
   for (const l of pmon) {
     const c = l.trim().split(/\s+/);
     if (c[0] !== row.get('index')) continue;
-    if (c.slice(3, 9).some((x) => x !== '-')) last.set(c[1], c);
+    if (c.slice(3, 9).some((x) => x !== '-')) last.set(c[1]!, c);
   }
   [...last.values()].forEach((c, k) => {
     w.comment(`${state} :: pmon: gpu=${c[0]} pid=${c[1]} sm=${c[3]} mem=${c[4]} enc=${c[5]} dec=${c[6]} jpg=${c[7]} ofa=${c[8]} ('-' as 0)`);
     const pu = `${p}nvmlDeviceGetProcessUtilization.${k}`;
     w.set(`${pu}.pid`, Number(c[1]) + g * 100000);
-    ['smUtil', 'memUtil', 'encUtil', 'decUtil', 'jpgUtil', 'ofaUtil'].forEach((m, i) => w.set(`${pu}.${m}`, c[3 + i] === '-' ? 0 : c[3 + i]));
+    ['smUtil', 'memUtil', 'encUtil', 'decUtil', 'jpgUtil', 'ofaUtil'].forEach((m, i) => w.set(`${pu}.${m}`, c[3 + i] === '-' ? 0 : (c[3 + i] ?? 0)));
   });
 }
 
@@ -482,7 +482,7 @@ function migState(w: StateWriter, p: string, row: Row, sections: Map<string, str
     const gm = /^GPU (\d+):/.exec(l);
     if (gm) inGpu = gm[1] === gpuIndex;
     const m = /^\s+MIG (\S+)\s+Device\s+(\d+): \(UUID: (MIG-[^)]+)\)/.exec(l);
-    if (inGpu && m) listed.set(m[2], { profile: m[1], uuid: m[3] });
+    if (inGpu && m) listed.set(m[2]!, { profile: m[1]!, uuid: m[3]! });
   }
   const src = `${state} :: query (-q) MIG Device`;
   w.comment(`${state} :: query (-q): ${migs.length} MIG Device blocks; nvidia-smi cannot create more than 7 instances on this GPU`);
@@ -514,7 +514,7 @@ function migState(w: StateWriter, p: string, row: Row, sections: Map<string, str
       ['used', 'Used'],
       ['free', 'Free'],
     ])
-      w.set(`${mp}nvmlDeviceGetMemoryInfo.${k}`, mem(f) ?? '!NOT_SUPPORTED');
+      w.set(`${mp}nvmlDeviceGetMemoryInfo.${k}`, mem(f!) ?? '!NOT_SUPPORTED');
     const attr = (k: string) => m.get(`Device Attributes / Shared / ${k}`);
     const slices = l ? /^(?:(\d+)c\.)?(\d+)g\./.exec(l.profile) : null;
     w.comment(`${src}: Device Attributes / Shared counts; slice counts from the -L profile ${l?.profile}; memorySizeMB = Shared FB Memory Total`);
@@ -525,8 +525,8 @@ function migState(w: StateWriter, p: string, row: Row, sections: Map<string, str
     w.set(`${mp}nvmlDeviceGetAttributes.sharedJpegCount`, attr('JPG count') ?? 0);
     w.set(`${mp}nvmlDeviceGetAttributes.sharedOfaCount`, attr('OFA count') ?? 0);
     if (slices) {
-      w.set(`${mp}nvmlDeviceGetAttributes.gpuInstanceSliceCount`, slices[2]);
-      w.set(`${mp}nvmlDeviceGetAttributes.computeInstanceSliceCount`, slices[1] ?? slices[2]);
+      w.set(`${mp}nvmlDeviceGetAttributes.gpuInstanceSliceCount`, slices[2]!);
+      w.set(`${mp}nvmlDeviceGetAttributes.computeInstanceSliceCount`, slices[1] ?? slices[2]!);
     }
     const total = num(m.get('Shared FB Memory Usage / Total') ?? '', 'MiB');
     if (total && !total.startsWith('!')) w.set(`${mp}nvmlDeviceGetAttributes.memorySizeMB`, total);
@@ -553,10 +553,10 @@ function qProcesses(block: string[]): { gi: string; ci: string; pid: string; mem
     if (/^ {4}\S/.test(l)) break;
     const m = /^\s+(GPU instance ID|Compute instance ID|Process ID|Used GPU Memory)\s+:\s(.*)$/.exec(l);
     if (!m) continue;
-    if (m[1] === 'GPU instance ID') gi = m[2].trim();
-    else if (m[1] === 'Compute instance ID') ci = m[2].trim();
-    else if (m[1] === 'Process ID') out.push((cur = { gi, ci, pid: m[2].trim(), mem: '[N/A]' }));
-    else if (cur) cur.mem = m[2].trim();
+    if (m[1] === 'GPU instance ID') gi = m[2]!.trim();
+    else if (m[1] === 'Compute instance ID') ci = m[2]!.trim();
+    else if (m[1] === 'Process ID') out.push((cur = { gi, ci, pid: m[2]!.trim(), mem: '[N/A]' }));
+    else if (cur) cur.mem = m[2]!.trim();
   }
   return out;
 }

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -295,6 +295,18 @@ describe('fake libnvidia-ml: failure modes', () => {
         ['11345', '45', '3'],
       ],
     );
+  });
+
+  it('logs each call, in order, to the file named by FAKE_NVML_CALLS', async () => {
+    const calls = path.join(dir, 'calls.log');
+    await dump(stateFile(captureState(H100, {}, ['nvmlInit=!DRIVER_NOT_LOADED'])), [], { FAKE_NVML_CALLS: calls });
+    assert.equal(readFileSync(calls, 'utf8'), 'nvmlInit\n');
+    rmSync(calls);
+    await dump(stateFile(captureState(H100)), [], { FAKE_NVML_CALLS: calls });
+    const lines = readFileSync(calls, 'utf8').trimEnd().split('\n');
+    assert.deepEqual(lines.slice(0, 4), ['nvmlInit', 'nvmlSystemGetDriverVersion', 'nvmlSystemGetNVMLVersion', 'nvmlSystemGetCudaDriverVersion']);
+    assert.equal(lines.at(-1), 'nvmlShutdown');
+    assert.equal(lines.filter((l) => l === 'nvmlDeviceGetPowerUsage').length, 1);
   });
 
   it('re-reads the state file when it is replaced, while the caller keeps running', async () => {

@@ -7,11 +7,13 @@
  * It only reads: it calls no NVML function that changes a setting.
  *
  *   nvml-dump <library> [gpm [<ms between samples, default 1000>]] [events <seconds>]
+ *   nvml-dump <library> hang-probe
  *
  * Symbols are looked up by the names nvml.h maps the calls to
  * (nvmlInit -> nvmlInit_v2 ...), the names a real caller binds.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,18 +477,51 @@ static void device(nvmlDevice_t d, int want_gpm) {
     }
 }
 
+/*
+ * `hang-probe`: one thread calls nvmlDeviceGetPowerUsage on GPU 0 while the
+ * main thread keeps calling; shows whether a call stuck in the library
+ * blocks the caller's other threads.
+ */
+static void *power_thread(void *arg) {
+    nvmlDevice_t d = arg;
+    unsigned mw = 0;
+    nvmlReturn_t r = SYM(nvmlDeviceGetPowerUsage)(d, &mw);
+    if (r == NVML_SUCCESS) printf("hung call returned %u\n", mw);
+    else printf("hung call returned !%s\n", errname(r));
+    fflush(stdout);
+    return NULL;
+}
+
+static int hang_probe(void) {
+    nvmlDevice_t d;
+    if (SYM(nvmlDeviceGetHandleByIndex)(0, &d) != NVML_SUCCESS) return 1;
+    pthread_t t;
+    pthread_create(&t, NULL, power_thread, d);
+    usleep(100 * 1000);
+    char name[96] = "";
+    unsigned n = 0;
+    nvmlReturn_t r1 = SYM(nvmlDeviceGetName)(d, name, sizeof name);
+    nvmlReturn_t r2 = SYM(nvmlDeviceGetCount)(&n);
+    printf("meanwhile nvmlDeviceGetName=%s%s nvmlDeviceGetCount=%u%s\n", r1 ? "!" : "", r1 ? errname(r1) : name, n,
+           r2 ? " (failed)" : "");
+    fflush(stdout);
+    pthread_join(t, NULL);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: nvml-dump <libnvidia-ml.so.1 path> [gpm [<ms>]] [events <seconds>]\n");
         return 2;
     }
-    int want_gpm = 0, events = -1;
+    int want_gpm = 0, events = -1, probe = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "gpm") == 0) {
             want_gpm = 1;
             if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') gpm_ms = (unsigned)atoi(argv[++i]);
         }
         if (strcmp(argv[i], "events") == 0 && i + 1 < argc) events = atoi(argv[++i]);
+        if (strcmp(argv[i], "hang-probe") == 0) probe = 1;
     }
     lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
@@ -497,6 +532,11 @@ int main(int argc, char **argv) {
     if (r != NVML_SUCCESS) {
         printf("nvmlInit=!%s\n", errname(r));
         return 0;
+    }
+    if (probe) {
+        int rc = hang_probe();
+        SYM(nvmlShutdown)();
+        return rc;
     }
     char b[128] = "";
     r = SYM(nvmlSystemGetDriverVersion)(b, sizeof b);

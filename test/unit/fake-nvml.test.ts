@@ -219,6 +219,26 @@ describe('fake libnvidia-ml: failure modes', () => {
     assert.equal(parse(out).get('device.0.nvmlDeviceGetPowerUsage'), '631950');
   });
 
+  it("a hanging call blocks only its own thread: the caller's other threads keep calling", async () => {
+    const gate = path.join(dir, 'hang-gate-2');
+    writeFileSync(gate, '');
+    const state = stateFile(captureState(H100, {}, [`device.0.hang.nvmlDeviceGetPowerUsage=while:${gate}`]));
+    const child = spawn(dumpBin, [lib, 'hang-probe'], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const meanwhile = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve();
+      }),
+    );
+    await meanwhile;
+    assert.equal(out, 'meanwhile nvmlDeviceGetName=NVIDIA H100 80GB HBM3 nvmlDeviceGetCount=1\n', 'answered while PowerUsage hangs');
+    rmSync(gate);
+    assert.equal(await exited, 0);
+    assert.equal(out.split('\n')[1], 'hung call returned 631950');
+  });
+
   it('XID events appended while a caller waits are delivered once each, in order', async () => {
     const events = path.join(dir, 'xid-events');
     writeFileSync(events, '');

@@ -101,6 +101,8 @@ static const name_t locations[] = {
     N(NVML_MEMORY_LOCATION_CBU), N(NVML_MEMORY_LOCATION_SRAM), {0, 0}};
 static const name_t causes[] = {N(NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS),
                                 N(NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR), {0, 0}};
+static const name_t thresholds[] = {N(NVML_TEMPERATURE_THRESHOLD_SHUTDOWN), N(NVML_TEMPERATURE_THRESHOLD_SLOWDOWN),
+                                    N(NVML_TEMPERATURE_THRESHOLD_GPU_MAX), N(NVML_TEMPERATURE_THRESHOLD_MEM_MAX), {0, 0}};
 static const name_t pcie[] = {N(NVML_PCIE_UTIL_TX_BYTES), N(NVML_PCIE_UTIL_RX_BYTES), {0, 0}};
 
 /* Field ids the exporter reads, printed with the value type NVML reports. */
@@ -149,22 +151,26 @@ static void field_values(nvmlDevice_t d, unsigned nvlinks) {
     }
 }
 
-static void processes(nvmlDevice_t d) {
+static void process_list(nvmlDevice_t d, int graphics) {
+    const char *fn = graphics ? "nvmlDeviceGetGraphicsRunningProcesses" : "nvmlDeviceGetComputeRunningProcesses";
     nvmlProcessInfo_t p[64];
     unsigned n = 64;
-    nvmlReturn_t r = SYM(nvmlDeviceGetComputeRunningProcesses)(d, &n, p);
+    nvmlReturn_t r = graphics ? SYM(nvmlDeviceGetGraphicsRunningProcesses)(d, &n, p) : SYM(nvmlDeviceGetComputeRunningProcesses)(d, &n, p);
     if (r != NVML_SUCCESS) {
-        OUT(r, "nvmlDeviceGetComputeRunningProcesses", "%s", "");
+        OUT(r, fn, "%s", "");
         return;
     }
     for (unsigned k = 0; k < n; k++) {
-        printf("%snvmlDeviceGetComputeRunningProcesses.%u.pid=%u\n", pfx, k, p[k].pid);
-        printf("%snvmlDeviceGetComputeRunningProcesses.%u.usedGpuMemory=%llu\n", pfx, k, p[k].usedGpuMemory);
-        if (p[k].gpuInstanceId != 0xFFFFFFFF)
-            printf("%snvmlDeviceGetComputeRunningProcesses.%u.gpuInstanceId=%u\n", pfx, k, p[k].gpuInstanceId);
-        if (p[k].computeInstanceId != 0xFFFFFFFF)
-            printf("%snvmlDeviceGetComputeRunningProcesses.%u.computeInstanceId=%u\n", pfx, k, p[k].computeInstanceId);
+        printf("%s%s.%u.pid=%u\n", pfx, fn, k, p[k].pid);
+        printf("%s%s.%u.usedGpuMemory=%llu\n", pfx, fn, k, p[k].usedGpuMemory);
+        if (p[k].gpuInstanceId != 0xFFFFFFFF) printf("%s%s.%u.gpuInstanceId=%u\n", pfx, fn, k, p[k].gpuInstanceId);
+        if (p[k].computeInstanceId != 0xFFFFFFFF) printf("%s%s.%u.computeInstanceId=%u\n", pfx, fn, k, p[k].computeInstanceId);
     }
+}
+
+static void processes(nvmlDevice_t d) {
+    process_list(d, 0);
+    process_list(d, 1);
 }
 
 static void process_utilization(nvmlDevice_t d) {
@@ -322,6 +328,13 @@ static void device(nvmlDevice_t d, int want_gpm) {
     unsigned t = 0;
     r = SYM(nvmlDeviceGetTemperature)(d, NVML_TEMPERATURE_GPU, &t);
     OUT(r, "nvmlDeviceGetTemperature.NVML_TEMPERATURE_GPU", "%u", t);
+    for (const name_t *th = thresholds; th->name; th++) {
+        char key[128];
+        unsigned v = 0;
+        r = SYM(nvmlDeviceGetTemperatureThreshold)(d, (nvmlTemperatureThresholds_t)th->value, &v);
+        snprintf(key, sizeof key, "nvmlDeviceGetTemperatureThreshold.%s", th->name);
+        OUT(r, key, "%u", v);
+    }
     nvmlMarginTemperature_t margin = {.version = nvmlMarginTemperature_v1};
     r = SYM(nvmlDeviceGetMarginTemperature)(d, &margin);
     OUT(r, "nvmlDeviceGetMarginTemperature", "%d", margin.marginTemperature);

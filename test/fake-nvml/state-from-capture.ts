@@ -21,7 +21,7 @@ export interface CaptureStateOptions {
 }
 
 /** nvidia-smi's bracketed texts are nvmlErrorString's: back to the error. */
-const SENTINELS: Record<string, string> = {
+export const SENTINELS: Record<string, string> = {
   '[N/A]': '!NOT_SUPPORTED',
   'N/A': '!NOT_SUPPORTED',
   '[Not Supported]': '!NOT_SUPPORTED',
@@ -81,14 +81,14 @@ function qFields(section: string | undefined): Map<string, string> {
   return out;
 }
 
-function num(v: string, unit?: string): string | undefined {
+export function num(v: string, unit?: string): string | undefined {
   if (v in SENTINELS) return SENTINELS[v];
   const s = unit && v.endsWith(' ' + unit) ? v.slice(0, -unit.length - 1) : v;
   return /^-?(0x[0-9a-f]+|\d+(\.\d+)?)$/i.test(s) ? s : undefined;
 }
 
 /** Scales a decimal string exactly (631.95 W x 1000 = 631950 mW). */
-function scaled(v: string, factor: number): string {
+export function scaled(v: string, factor: number): string {
   if (v.startsWith('!') || v.startsWith('0x')) return v;
   const [i, f = ''] = v.split('.');
   const digits = String(factor).length - 1;
@@ -96,7 +96,7 @@ function scaled(v: string, factor: number): string {
   return String(BigInt(i!) * BigInt(factor));
 }
 
-function enabled(v: string): string | undefined {
+export function enabled(v: string): string | undefined {
   if (v in SENTINELS) return SENTINELS[v];
   if (/^(Enabled|Yes|Active)$/i.test(v)) return '1';
   if (/^(Disabled|No|Not Active|None)$/i.test(v)) return '0';
@@ -561,7 +561,7 @@ function qProcesses(block: string[]): { gi: string; ci: string; pid: string; mem
   return out;
 }
 
-function safeConst(name: string): string | undefined {
+export function safeConst(name: string): string | undefined {
   try {
     return String(nvml(name));
   } catch {
@@ -569,17 +569,17 @@ function safeConst(name: string): string | undefined {
   }
 }
 
-function mib(v: string): string | undefined {
+export function mib(v: string): string | undefined {
   const n = num(v, 'MiB');
   return n === undefined || n.startsWith('!') ? n : String(BigInt(n) * BigInt(MIB));
 }
 
-function mw(v: string): string | undefined {
+export function mw(v: string): string | undefined {
   const n = num(v, 'W');
   return n === undefined || n.startsWith('!') ? n : scaled(n, 1000);
 }
 
-function ui(v: string | undefined): string | undefined {
+export function ui(v: string | undefined): string | undefined {
   return v === undefined || v.startsWith('!') ? v : `ui:${v}`;
 }
 

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stateFromCapture, type CaptureStateOptions } from '../fake-nvml/state-from-capture.ts';
+import { stateFromXml } from '../fake-nvml/state-from-xml.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('../fake-nvml/', import.meta.url).pathname;
@@ -83,10 +84,16 @@ export function writeFakeNvmlState(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** A capture's state text (see state-from-capture.ts), plus extra lines appended after it. */
+/**
+ * A capture's state text, plus extra lines appended after it (later lines
+ * win). `capture_*.txt` files go through state-from-capture.ts (opts apply);
+ * `nvidia-smi-q-x_*.xml` files through state-from-xml.ts (one moment, every
+ * GPU in the file; opts must be empty).
+ */
 export function captureState(capture: string, opts: CaptureStateOptions = {}, extra: string[] = []): string {
-  const base = stateFromCapture(capture, opts);
+  if (capture.endsWith('.xml') && (opts.state || opts.gpus)) throw new Error('an XML capture has one moment and its own GPUs: no state or gpus option');
+  const base = capture.endsWith('.xml') ? stateFromXml(capture) : stateFromCapture(capture, opts);
   return extra.length ? base + extra.join('\n') + '\n' : base;
 }
 
-export { stateFromCapture };
+export { stateFromCapture, stateFromXml };

@@ -103,6 +103,40 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
     }
   }
 
+  for (const xml of [
+    'a100-sxm4-40gb-mig_510.47.03',
+    'a100-sxm4-80gb-x4-mig_535.54.03',
+    'a10g_515.105.01',
+    'rtx-4000-sff-ada_595.84',
+    'rtx-4090_535.86.05',
+    'rtx-a5000-x2_590.44.01',
+    'rtx-pro-6000-blackwell-maxq_590.44.01',
+    'tesla-t4_515.105.01',
+  ]) {
+    it(`nvidia-smi -q -x ${xml}: a caller receives every value of the state generated from the XML`, async () => {
+      const file = path.join(FIXTURES, 'nvidia', `nvidia-smi-q-x_${xml}.xml`);
+      const expected = parse(captureState(file));
+      assert.ok(expected.size > 90, `${expected.size} state lines`);
+      const got = parse(await dump(stateFile(captureState(file))));
+      const missing = [...expected].filter(([k, v]) => got.get(k) !== v).map(([k, v]) => `${k}=${v} (got ${got.get(k)})`);
+      assert.deepEqual(missing, []);
+    });
+  }
+
+  it('two RTX A5000 from one XML, and an A100 with MIG devices from another', async () => {
+    const two = parse(await dump(stateFile(captureState(path.join(FIXTURES, 'nvidia', 'nvidia-smi-q-x_rtx-a5000-x2_590.44.01.xml')))));
+    assert.equal(two.get('nvmlDeviceGetCount'), '2');
+    assert.deepEqual(
+      [0, 1].map((i) => two.get(`device.${i}.nvmlDeviceGetName`)),
+      ['NVIDIA RTX A5000', 'NVIDIA RTX A5000'],
+    );
+    assert.notEqual(two.get('device.0.nvmlDeviceGetUUID'), two.get('device.1.nvmlDeviceGetUUID'));
+    const a100 = parse(await dump(stateFile(captureState(path.join(FIXTURES, 'nvidia', 'nvidia-smi-q-x_a100-sxm4-40gb-mig_510.47.03.xml')))));
+    assert.equal(a100.get('device.0.nvmlDeviceGetMigMode.current'), '1');
+    assert.equal(a100.get('device.0.mig.0.nvmlDeviceGetAttributes.memorySizeMB'), '19968');
+    assert.match(a100.get('device.0.mig.0.nvmlDeviceGetUUID') ?? '', /^MIG-/);
+  });
+
   it('H100 load: the capture values in NVML units', async () => {
     const got = parse(await dump(stateFile(captureState(H100))));
     // Literal values of the capture's "load :: query-gpu" row and -q section.

@@ -742,13 +742,12 @@ EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, nvmlMemory_t *m) {
     BEGIN_DEV("nvmlDeviceGetMemoryInfo", d);
     NEED(m);
     nvmlMemory_t o;
-    unsigned long long reserved;
     GET_ULL(c, &o.total, ".total");
     GET_ULL(c, &o.free, ".free");
     GET_ULL(c, &o.used, ".used");
-    GET_ULL(c, &reserved, ".reserved");
-    /* v1 counts the reserved memory as used (header: "Sum of Reserved and Allocated"). */
-    o.used += reserved;
+    /* v1 counts the reserved memory as used (header: "Sum of Reserved and Allocated"); v1 has no reserved of its own, so a state without one still answers. */
+    const char *reserved = lookupf("%snvmlDeviceGetMemoryInfo.reserved", c->prefix);
+    if (reserved && *reserved != '!') o.used += strtoull(reserved, NULL, 0);
     *m = o;
     return end(c, NVML_SUCCESS);
 }
@@ -1123,20 +1122,43 @@ EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses(nvmlDevice_t d, unsi
 
 /*
  * Process utilisation samples: `<prefix>nvmlDeviceGetProcessUtilization.<k>.
- * {pid,smUtil,memUtil,encUtil,decUtil,jpgUtil,ofaUtil}`, served by both calls.
- * Each sample is stamped with the time of the call, so a caller passing the
- * timestamp it last saw gets the samples again after any later call, and
- * NVML_ERROR_NOT_FOUND when its timestamp is not older than now.
+ * {pid,smUtil,memUtil,encUtil,decUtil,jpgUtil,ofaUtil,ageUs}`, served by both
+ * calls. A sample's timeStamp is the time of the call minus its ageUs
+ * (default 0); as in NVML only samples newer than the caller's
+ * lastSeenTimeStamp are returned, NVML_ERROR_NOT_FOUND when none is. Several
+ * entries with one pid are several samples of that process.
  */
 #define PU "nvmlDeviceGetProcessUtilization"
+#define MAX_SAMPLES 1024
+
+typedef struct {
+    unsigned long long ts;
+    unsigned pid, sm, mem, enc, dec, jpg, ofa;
+} sample_t;
+
+/* The samples newer than lastSeen, at most MAX_SAMPLES. */
+static unsigned samples(ctx_t *c, unsigned long long lastSeen, sample_t *out) {
+    unsigned n = list_len(c, PU), m = 0;
+    unsigned long long now = now_us();
+    for (unsigned k = 0; k < n && m < MAX_SAMPLES; k++) {
+        unsigned long long age = list_ull(c, PU, k, "ageUs", 0);
+        unsigned long long ts = age < now ? now - age : 0;
+        if (ts <= lastSeen) continue;
+        out[m++] = (sample_t){ts, (unsigned)list_ull(c, PU, k, "pid", 0), (unsigned)list_ull(c, PU, k, "smUtil", 0),
+                              (unsigned)list_ull(c, PU, k, "memUtil", 0), (unsigned)list_ull(c, PU, k, "encUtil", 0),
+                              (unsigned)list_ull(c, PU, k, "decUtil", 0), (unsigned)list_ull(c, PU, k, "jpgUtil", 0),
+                              (unsigned)list_ull(c, PU, k, "ofaUtil", 0)};
+    }
+    return m;
+}
 
 EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessUtilizationSample_t *u, unsigned int *count,
                                                    unsigned long long lastSeen) {
     BEGIN_DEV(PU, d);
     NEED(count);
-    unsigned n = list_len(c, PU);
-    unsigned long long ts = now_us();
-    if (lastSeen >= ts || n == 0) {
+    static sample_t buf[MAX_SAMPLES]; /* used under the state lock only */
+    unsigned n = samples(c, lastSeen, buf);
+    if (n == 0) {
         *count = 0;
         return end(c, NVML_ERROR_NOT_FOUND);
     }
@@ -1144,14 +1166,9 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessU
         *count = n;
         return end(c, NVML_ERROR_INSUFFICIENT_SIZE);
     }
-    for (unsigned k = 0; k < n; k++) {
-        u[k].pid = (unsigned)list_ull(c, PU, k, "pid", 0);
-        u[k].timeStamp = ts;
-        u[k].smUtil = (unsigned)list_ull(c, PU, k, "smUtil", 0);
-        u[k].memUtil = (unsigned)list_ull(c, PU, k, "memUtil", 0);
-        u[k].encUtil = (unsigned)list_ull(c, PU, k, "encUtil", 0);
-        u[k].decUtil = (unsigned)list_ull(c, PU, k, "decUtil", 0);
-    }
+    for (unsigned k = 0; k < n; k++)
+        u[k] = (nvmlProcessUtilizationSample_t){.pid = buf[k].pid, .timeStamp = buf[k].ts, .smUtil = buf[k].sm,
+                                                .memUtil = buf[k].mem, .encUtil = buf[k].enc, .decUtil = buf[k].dec};
     *count = n;
     return end(c, NVML_SUCCESS);
 }
@@ -1160,9 +1177,9 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessesUtilizationInfo(nvmlDevice_t d, nvmlPr
     BEGIN_DEV("nvmlDeviceGetProcessesUtilizationInfo", d);
     NEED(info);
     if (info->version != nvmlProcessesUtilizationInfo_v1) return end(c, NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    unsigned n = list_len(c, PU);
-    unsigned long long ts = now_us();
-    if (info->lastSeenTimeStamp >= ts || n == 0) {
+    static sample_t buf[MAX_SAMPLES]; /* used under the state lock only */
+    unsigned n = samples(c, info->lastSeenTimeStamp, buf);
+    if (n == 0) {
         info->processSamplesCount = 0;
         return end(c, NVML_ERROR_NOT_FOUND);
     }
@@ -1170,17 +1187,10 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessesUtilizationInfo(nvmlDevice_t d, nvmlPr
         info->processSamplesCount = n;
         return end(c, NVML_ERROR_INSUFFICIENT_SIZE);
     }
-    for (unsigned k = 0; k < n; k++) {
-        nvmlProcessUtilizationInfo_v1_t *u = &info->procUtilArray[k];
-        u->timeStamp = ts;
-        u->pid = (unsigned)list_ull(c, PU, k, "pid", 0);
-        u->smUtil = (unsigned)list_ull(c, PU, k, "smUtil", 0);
-        u->memUtil = (unsigned)list_ull(c, PU, k, "memUtil", 0);
-        u->encUtil = (unsigned)list_ull(c, PU, k, "encUtil", 0);
-        u->decUtil = (unsigned)list_ull(c, PU, k, "decUtil", 0);
-        u->jpgUtil = (unsigned)list_ull(c, PU, k, "jpgUtil", 0);
-        u->ofaUtil = (unsigned)list_ull(c, PU, k, "ofaUtil", 0);
-    }
+    for (unsigned k = 0; k < n; k++)
+        info->procUtilArray[k] = (nvmlProcessUtilizationInfo_v1_t){
+            .timeStamp = buf[k].ts, .pid = buf[k].pid, .smUtil = buf[k].sm, .memUtil = buf[k].mem,
+            .encUtil = buf[k].enc, .decUtil = buf[k].dec, .jpgUtil = buf[k].jpg, .ofaUtil = buf[k].ofa};
     info->processSamplesCount = n;
     return end(c, NVML_SUCCESS);
 }

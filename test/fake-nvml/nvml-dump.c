@@ -7,6 +7,7 @@
  * It only reads: it calls no NVML function that changes a setting.
  *
  *   nvml-dump <library> [gpm [<ms between samples, default 1000>]] [events <seconds>]
+ *   nvml-dump <library> ... since <us>   (process utilisation newer than <us> ago only)
  *   nvml-dump <library> hang-probe
  *
  * Symbols are looked up by the names nvml.h maps the calls to
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "nvml.h"
@@ -173,10 +175,15 @@ static void processes(nvmlDevice_t d) {
     process_list(d, 1);
 }
 
+static unsigned long long since_us; /* `since <us>`: ask only for samples newer than that long ago */
+
 static void process_utilization(nvmlDevice_t d) {
     nvmlProcessUtilizationInfo_v1_t a[64];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    unsigned long long now = (unsigned long long)tv.tv_sec * 1000000ULL + (unsigned long long)tv.tv_usec;
     nvmlProcessesUtilizationInfo_t info = {.version = nvmlProcessesUtilizationInfo_v1, .processSamplesCount = 64,
-                                           .lastSeenTimeStamp = 0, .procUtilArray = a};
+                                           .lastSeenTimeStamp = since_us ? now - since_us : 0, .procUtilArray = a};
     nvmlReturn_t r = SYM(nvmlDeviceGetProcessesUtilizationInfo)(d, &info);
     if (r == NVML_ERROR_NOT_FOUND) return; /* no samples: nothing ran */
     if (r != NVML_SUCCESS) {
@@ -535,6 +542,7 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[i], "events") == 0 && i + 1 < argc) events = atoi(argv[++i]);
         if (strcmp(argv[i], "hang-probe") == 0) probe = 1;
+        if (strcmp(argv[i], "since") == 0 && i + 1 < argc) since_us = strtoull(argv[++i], NULL, 10);
     }
     lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!lib) {

@@ -363,6 +363,24 @@ describe('fake libnvidia-ml: failure modes', () => {
     assert.equal(lines.filter((l) => l === 'nvmlDeviceGetPowerUsage').length, 1);
   });
 
+  it('process utilisation samples older than the caller last saw are not returned again', async () => {
+    const pu = 'device.0.nvmlDeviceGetProcessUtilization';
+    const state = stateFile(
+      captureState(H100, {}, [
+        '# constructed: an old sample of one process and a fresh one of another',
+        `${pu}.0.pid=11327`,
+        `${pu}.0.smUtil=20`,
+        `${pu}.0.ageUs=5000000`,
+        `${pu}.1.pid=11345`,
+        `${pu}.1.smUtil=45`,
+      ]),
+    );
+    const all = parse(await dump(state));
+    assert.deepEqual([all.get(`${pu}.0.pid`), all.get(`${pu}.1.pid`)], ['11327', '11345']);
+    const recent = parse(await dump(state, ['since', '1000000']));
+    assert.deepEqual([recent.get(`${pu}.0.pid`), recent.get(`${pu}.0.smUtil`), recent.get(`${pu}.1.pid`)], ['11345', '45', undefined]);
+  });
+
   it('re-reads the state file when it is replaced, while the caller keeps running', async () => {
     const events = path.join(dir, 'late-events');
     writeFileSync(events, '0 94\n');

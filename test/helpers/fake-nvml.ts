@@ -2,7 +2,7 @@
 // writes its state files. See test/fake-nvml/README.md for the state format.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { stateFromCapture, type CaptureStateOptions } from '../fake-nvml/state-from-capture.ts';
@@ -22,21 +22,26 @@ const builds = new Map<string, Promise<string>>();
  * output is renamed into place, so parallel test files never see half a file.
  */
 async function compile(name: string, sources: string[], flags: string[], libs: string[]): Promise<string> {
+  // $CC as make has it; `cc` is what Debian's gcc package provides.
+  const cc = process.env.CC || 'cc';
   const hash = createHash('sha256');
   for (const f of [...sources, join(ROOT, 'include/nvml.h')]) hash.update(readFileSync(f));
-  hash.update([...flags, ...libs].join(' '));
+  hash.update([cc, ...flags, ...libs].join(' '));
   const dir = join(BUILD, hash.digest('hex').slice(0, 16));
   const out = join(dir, name);
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    await run('cc', [...flags, '-I', join(ROOT, 'include'), '-o', tmp, ...sources, ...libs], { timeout: 120_000 });
+    await run(cc, [...flags, '-I', join(ROOT, 'include'), '-o', tmp, ...sources, ...libs], { timeout: 120_000 });
   } catch (e) {
     rmSync(tmp, { force: true });
+    try {
+      rmdirSync(dir); // only if empty: another process may have built there meanwhile
+    } catch {}
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT')
-      throw new Error('the fake libnvidia-ml needs a C compiler: `cc` was not found on PATH (Debian: apt-get install gcc libc6-dev)');
+      throw new Error(`the fake libnvidia-ml needs a C compiler: \`${cc}\` was not found (Debian: apt-get install gcc libc6-dev)`);
     throw new Error(`compiling ${name} failed:\n${err.stderr ?? err.message}`);
   }
   renameSync(tmp, out);

@@ -87,6 +87,19 @@ describe('fake libnvidia-ml: the library', () => {
   });
 });
 
+describe('fake libnvidia-ml: building it', () => {
+  it('fails with a message naming the missing compiler', async () => {
+    const helper = new URL('../helpers/fake-nvml.ts', import.meta.url).pathname;
+    const script = `import(${JSON.stringify(helper)}).then((m) => m.buildFakeNvml()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); })`;
+    const r = await run(process.execPath, ['-e', script], { env: { ...process.env, CC: '/nonexistent/cc' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), 'the fake libnvidia-ml needs a C compiler: `/nonexistent/cc` was not found (Debian: apt-get install gcc libc6-dev)');
+  });
+});
+
 describe('fake libnvidia-ml: capture values through the C ABI', () => {
   for (const [name, cap, states] of [
     ['H100', H100, ['idle', 'load']],

@@ -558,6 +558,15 @@ EXPORT nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *v) {
     return end(c, NVML_SUCCESS);
 }
 
+/* `nvmlSystemGetProcessName.<pid>`; a pid the state does not name is NOT_FOUND, as for a process that has exited. */
+EXPORT nvmlReturn_t nvmlSystemGetProcessName(unsigned int pid, char *name, unsigned int length) {
+    BEGIN_SYS("nvmlSystemGetProcessName");
+    const char *v = lookupf("nvmlSystemGetProcessName.%u", pid);
+    if (!v) return end(c, NVML_ERROR_NOT_FOUND);
+    GET_STR(c, name, length, ".%u", pid);
+    return end(c, NVML_SUCCESS);
+}
+
 /* ---------------------------------------------------------------- handles */
 
 EXPORT nvmlReturn_t nvmlDeviceGetCount(unsigned int *count) {

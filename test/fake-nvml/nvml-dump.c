@@ -167,6 +167,10 @@ static void process_list(nvmlDevice_t d, int graphics) {
         printf("%s%s.%u.usedGpuMemory=%llu\n", pfx, fn, k, p[k].usedGpuMemory);
         if (p[k].gpuInstanceId != 0xFFFFFFFF) printf("%s%s.%u.gpuInstanceId=%u\n", pfx, fn, k, p[k].gpuInstanceId);
         if (p[k].computeInstanceId != 0xFFFFFFFF) printf("%s%s.%u.computeInstanceId=%u\n", pfx, fn, k, p[k].computeInstanceId);
+        char name[256] = "";
+        nvmlReturn_t rn = SYM(nvmlSystemGetProcessName)(p[k].pid, name, sizeof name);
+        if (rn == NVML_SUCCESS) printf("nvmlSystemGetProcessName.%u=%s\n", p[k].pid, name);
+        else printf("nvmlSystemGetProcessName.%u=!%s\n", p[k].pid, errname(rn));
     }
 }
 

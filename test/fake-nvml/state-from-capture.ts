@@ -409,10 +409,12 @@ function deviceState(
   const qProcs = qProcesses(qBlock(sections, state, row.get('pci.bus_id') ?? ''));
   mine.forEach((a, k) => {
     const pid = Number(a.get('pid')) + g * 100000;
-    w.comment(`${state} :: query-compute-apps: pid=${a.get('pid')} used_gpu_memory=${a.get('used_gpu_memory')}${g ? ' (pid + copy x 100000)' : ''}`);
+    w.comment(`${state} :: query-compute-apps: pid=${a.get('pid')} process_name=${a.get('process_name')} used_gpu_memory=${a.get('used_gpu_memory')}${g ? ' (pid + copy x 100000)' : ''}`);
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.pid`, pid);
     const mem = mib(a.get('used_gpu_memory') ?? '');
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.usedGpuMemory`, mem && !mem.startsWith('!') ? mem : '0xFFFFFFFFFFFFFFFF');
+    const name = a.get('process_name');
+    if (name !== undefined && !(name in SENTINELS)) w.set(`nvmlSystemGetProcessName.${pid}`, name);
     const inst = qProcs.find((pr) => pr.pid === a.get('pid') && /^\d+$/.test(pr.gi) && /^\d+$/.test(pr.ci));
     if (inst) {
       w.comment(`${state} :: query (-q) Processes: Process ID=${inst.pid} GPU instance ID=${inst.gi} Compute instance ID=${inst.ci}`);

@@ -314,6 +314,7 @@ function gpuState(w: StateWriter, p: string, g: XmlNode): void {
     if (type.includes('C')) lists.C.push(pi);
     if (type.includes('G')) lists.G.push(pi);
   }
+  const named = new Set<string>();
   for (const [fn, list] of [
     ['nvmlDeviceGetComputeRunningProcesses', lists.C],
     ['nvmlDeviceGetGraphicsRunningProcesses', lists.G],
@@ -327,6 +328,13 @@ function gpuState(w: StateWriter, p: string, g: XmlNode): void {
       w.set(`${p}${fn}.${k}.usedGpuMemory`, mem && !mem.startsWith('!') ? mem : '0xFFFFFFFFFFFFFFFF');
       if (gi && /^\d+$/.test(gi)) w.set(`${p}${fn}.${k}.gpuInstanceId`, gi);
       if (ci && /^\d+$/.test(ci)) w.set(`${p}${fn}.${k}.computeInstanceId`, ci);
+      const pid = text(pi, 'pid') ?? '0';
+      const name = text(pi, 'process_name');
+      if (name && !(name in SENTINELS) && !named.has(pid)) {
+        named.add(pid);
+        w.comment(`<process_info> pid=${pid} process_name=${name}`);
+        w.set(`nvmlSystemGetProcessName.${pid}`, name);
+      }
     });
 
   // MIG devices: the XML gives ids, engine counts and memory, not UUIDs.

@@ -177,6 +177,7 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
     assert.equal(got.get('device.0.nvmlDeviceGetApplicationsClock.NVML_CLOCK_GRAPHICS'), '!DEPRECATED');
     assert.equal(got.get('device.0.nvmlDeviceGetComputeRunningProcesses.2.pid'), '11345');
     assert.equal(got.get('device.0.nvmlDeviceGetComputeRunningProcesses.2.usedGpuMemory'), String(15690 * 1048576));
+    assert.equal(got.get('nvmlSystemGetProcessName.11345'), './gpu_burn');
     assert.equal(got.get('device.0.nvmlDeviceGetProcessUtilization.0.pid'), '11345', 'pmon: gpu_burn sm 99 mem 10');
     assert.equal(got.get('device.0.nvmlDeviceGetProcessUtilization.0.smUtil'), '99');
     assert.equal(got.get('device.0.nvmlDeviceGetNvLinkState.17'), '1', 'nvlink -s lists 18 links');

@@ -242,6 +242,8 @@ function deviceState(
   put('nvmlDeviceGetEccMode.current', 'ecc.mode.current', enabled(field('ecc.mode.current')));
   put('nvmlDeviceGetEccMode.pending', 'ecc.mode.pending', enabled(field('ecc.mode.pending')));
 
+  put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_GET_GPU_RECOVERY_ACTION')}`, 'gpu_recovery_action', recoveryAction(field('gpu_recovery_action')), 'NVML_FI_DEV_GET_GPU_RECOVERY_ACTION');
+
   // Memory (MiB as printed, times 2^20: NVML counts bytes).
   for (const m of ['total', 'reserved', 'used', 'free'])
     put(`nvmlDeviceGetMemoryInfo.${m}`, `memory.${m}`, mib(field(`memory.${m}`)), 'MiB x 1048576');
@@ -561,6 +563,17 @@ function qProcesses(block: string[]): { gi: string; ci: string; pid: string; mem
     else if (cur) cur.mem = m[2]!.trim();
   }
   return out;
+}
+
+/** nvidia-smi's recovery action text (`None`, `GPU Reset`, `Drain P2P`...) as the NVML_GPU_RECOVERY_ACTION_* field value. */
+export function recoveryAction(v: string): string | undefined {
+  if (v in SENTINELS) return SENTINELS[v];
+  const base = v.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  for (const name of [base, `GPU_${base}`, `NODE_${base}`]) {
+    const c = safeConst(`NVML_GPU_RECOVERY_ACTION_${name}`);
+    if (c !== undefined) return `ui:${c}`;
+  }
+  return undefined;
 }
 
 export function safeConst(name: string): string | undefined {

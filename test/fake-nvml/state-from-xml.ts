@@ -7,7 +7,7 @@
 //   node test/fake-nvml/state-from-xml.ts <capture.xml> > state.txt
 import { readFileSync } from 'node:fs';
 import { nvml } from './header.ts';
-import { enabled, mib, mw, num, SENTINELS, safeConst, scaled, StateWriter, ui } from './state-from-capture.ts';
+import { enabled, mib, mw, num, recoveryAction, SENTINELS, safeConst, scaled, StateWriter, ui } from './state-from-capture.ts';
 
 interface XmlNode {
   name: string;
@@ -169,6 +169,10 @@ function gpuState(w: StateWriter, p: string, g: XmlNode): void {
   put('nvmlDeviceGetMigMode.pending', 'mig_mode/pending_mig', on('mig_mode/pending_mig'));
   put('nvmlDeviceGetEccMode.current', 'ecc_mode/current_ecc', on('ecc_mode/current_ecc'));
   put('nvmlDeviceGetEccMode.pending', 'ecc_mode/pending_ecc', on('ecc_mode/pending_ecc'));
+
+  const recovery = text(g, 'gpu_recovery_action');
+  if (recovery !== undefined)
+    put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_GET_GPU_RECOVERY_ACTION')}`, 'gpu_recovery_action', recoveryAction(recovery), 'NVML_FI_DEV_GET_GPU_RECOVERY_ACTION');
 
   for (const [k, el] of [
     ['total', 'total'],

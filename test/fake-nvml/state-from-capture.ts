@@ -125,16 +125,23 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const q = qFields(sections.get(`${state} :: query`));
   if (!gpuRows.length) throw new Error(`${file} has no "${state} :: query-gpu" section`);
 
-  const driver = version.get('DRIVER version') ?? version.get('KMD version') ?? gpuRows[0]!.get('driver_version')!;
-  w.comment(`capabilities :: version: DRIVER version`);
-  w.set('nvmlSystemGetDriverVersion', driver);
+  // 610+ prints the driver as kmd_version and deprecates driver_version; the nvidia-smi backend reads the same way.
+  const usable = (v: string | undefined) => (v && /^\d+(\.\d+)+$/.test(v) ? v : undefined);
+  const row0 = gpuRows[0]!;
+  const driverField = usable(row0.get('kmd_version')) ? 'kmd_version' : 'driver_version';
+  const driver = usable(row0.get(driverField));
+  if (driver) {
+    w.comment(`${state} :: query-gpu: ${driverField}=${driver}`);
+    w.set('nvmlSystemGetDriverVersion', driver);
+  }
   if (version.get('NVML version')) {
     w.comment(`capabilities :: version: NVML version`);
     w.set('nvmlSystemGetNVMLVersion', version.get('NVML version')!);
   }
-  const cuda = /^(\d+)\.(\d+)$/.exec(version.get('CUDA Version') ?? '');
+  const cudaLabel = usable(version.get('CUDA Version')) ? 'CUDA Version' : 'CUDA UMD version';
+  const cuda = /^(\d+)\.(\d+)$/.exec(version.get(cudaLabel) ?? '');
   if (cuda) {
-    w.comment(`capabilities :: version: CUDA Version ${cuda[0]} as NVML encodes it (1000 * major + 10 * minor)`);
+    w.comment(`capabilities :: version: ${cudaLabel} ${cuda[0]} as NVML encodes it (1000 * major + 10 * minor)`);
     w.set('nvmlSystemGetCudaDriverVersion', 1000 * +cuda[1]! + 10 * +cuda[2]!);
   }
   const count = gpuRows.length * gpus;

@@ -211,6 +211,8 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
   it('RTX 2080 SUPER: a GeForce with a fan and no ECC', async () => {
     const got = parse(await dump(stateFile(captureState(RTX))));
     assert.equal(got.get('device.0.nvmlDeviceGetName'), 'NVIDIA GeForce RTX 2080 SUPER');
+    assert.equal(got.get('nvmlSystemGetDriverVersion'), '610.57.04', 'kmd_version: 610 deprecates driver_version');
+    assert.equal(got.get('nvmlSystemGetCudaDriverVersion'), '13030', 'CUDA UMD version 13.3');
     assert.match(got.get('device.0.nvmlDeviceGetFanSpeed') ?? '', /^\d+$/);
     assert.equal(got.get('device.0.nvmlDeviceGetNumFans'), '1');
     assert.equal(got.get('device.0.nvmlDeviceGetEccMode.current'), '!NOT_SUPPORTED');

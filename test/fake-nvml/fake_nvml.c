@@ -1269,10 +1269,19 @@ EXPORT nvmlReturn_t nvmlDeviceGetAttributes(nvmlDevice_t d, nvmlDeviceAttributes
 
 /* ---------------------------------------------------------------- events */
 
+/*
+ * How far into the events file any event set of this process has read. A new
+ * set starts there: events already delivered are not delivered again to a set
+ * the caller re-creates, while events written before the first set exists
+ * still arrive (tests need not wait for the caller's subscription).
+ */
+static long events_read;
+
 EXPORT nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set) {
     BEGIN_SYS("nvmlEventSetCreate");
     NEED(set);
     *set = calloc(1, sizeof **set);
+    if (*set) (*set)->offset = events_read;
     return end(c, *set ? NVML_SUCCESS : NVML_ERROR_MEMORY);
 }
 
@@ -1335,6 +1344,7 @@ static int next_event(nvmlEventSet_t set, nvmlEventData_t *data) {
         }
     }
     fclose(f);
+    if (set->offset > events_read) events_read = set->offset;
     return found;
 }
 

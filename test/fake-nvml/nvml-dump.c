@@ -8,6 +8,7 @@
  *
  *   nvml-dump <library> [gpm [<ms between samples, default 1000>]] [events <seconds>]
  *   nvml-dump <library> ... since <us>   (process utilisation newer than <us> ago only)
+ *   nvml-dump <library> events <seconds> resubscribe   (then a new event set waits once more)
  *   nvml-dump <library> hang-probe
  *
  * Symbols are looked up by the names nvml.h maps the calls to
@@ -539,7 +540,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: nvml-dump <libnvidia-ml.so.1 path> [gpm [<ms>]] [events <seconds>]\n");
         return 2;
     }
-    int want_gpm = 0, events = -1, probe = 0;
+    int want_gpm = 0, events = -1, probe = 0, resubscribe = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "gpm") == 0) {
             want_gpm = 1;
@@ -547,6 +548,7 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[i], "events") == 0 && i + 1 < argc) events = atoi(argv[++i]);
         if (strcmp(argv[i], "hang-probe") == 0) probe = 1;
+        if (strcmp(argv[i], "resubscribe") == 0) resubscribe = 1;
         if (strcmp(argv[i], "since") == 0 && i + 1 < argc) since_us = strtoull(argv[++i], NULL, 10);
     }
     lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -607,6 +609,19 @@ int main(int argc, char **argv) {
             fflush(stdout);
         }
         SYM(nvmlEventSetFree)(set);
+        if (resubscribe) {
+            /* A caller that re-creates its subscription: what does the new set get? */
+            SYM(nvmlEventSetCreate)(&set);
+            for (unsigned i = 0; i < n; i++) {
+                nvmlDevice_t d;
+                if (SYM(nvmlDeviceGetHandleByIndex)(i, &d) == NVML_SUCCESS) SYM(nvmlDeviceRegisterEvents)(d, nvmlEventTypeXidCriticalError, set);
+            }
+            nvmlEventData_t e;
+            r = SYM(nvmlEventSetWait)(set, &e, (unsigned)events * 1000u);
+            if (r == NVML_SUCCESS) printf("resubscribed.event=%llu\n", e.eventData);
+            else printf("resubscribed.nvmlEventSetWait=!%s\n", errname(r));
+            SYM(nvmlEventSetFree)(set);
+        }
     }
     SYM(nvmlShutdown)();
     return 0;

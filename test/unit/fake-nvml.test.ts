@@ -316,6 +316,17 @@ describe('fake libnvidia-ml: failure modes', () => {
     ]);
   });
 
+  it('XID events written before the caller subscribes arrive; a re-created event set does not get them again', async () => {
+    const events = path.join(dir, 'early-events');
+    writeFileSync(events, '0 79\n0 48\n');
+    const state = stateFile(captureState(H100, {}, [`device.0.nvmlDeviceGetSupportedEventTypes=${nvml('nvmlEventTypeXidCriticalError')}`, `events_file=${events}`]));
+    const out = await dump(state, ['events', '0', 'resubscribe']);
+    assert.deepEqual(
+      out.split('\n').filter((l) => /event\.|EventSetWait/.test(l)),
+      ['event.0=0 79 4294967295 4294967295', 'event.1=0 48 4294967295 4294967295', 'nvmlEventSetWait=!TIMEOUT', 'resubscribed.nvmlEventSetWait=!TIMEOUT'],
+    );
+  });
+
   it('registering for XID events fails NOT_SUPPORTED when the device does not list them', async () => {
     const got = await dump(stateFile(captureState(H100)), ['events', '0']);
     assert.match(got, /^device\.0\.nvmlDeviceRegisterEvents=!NOT_SUPPORTED$/m);

@@ -219,6 +219,14 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
     assert.equal(got.get('device.0.nvmlDeviceGetMigMode.current'), '!NOT_SUPPORTED');
   });
 
+  it("nvml-dump's output is itself a state file: a recorded machine replays unchanged", async () => {
+    for (const cap of [H100, H100_MIG]) {
+      const first = await dump(stateFile(captureState(cap)), ['gpm', '1']);
+      const second = await dump(stateFile(first), ['gpm', '1']);
+      assert.equal(second, first);
+    }
+  });
+
   it('repeats the captured GPU with its own uuid, bus id and pids, as the fake nvidia-smi does', async () => {
     const got = parse(await dump(stateFile(captureState(H100, { gpus: 3 }))));
     assert.equal(got.get('nvmlDeviceGetCount'), '3');

@@ -4,7 +4,7 @@
 // receives them. Then each failure mode the NVML backend's tests rely on.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,19 @@ before(async () => {
   [lib, dumpBin] = await Promise.all([buildFakeNvml(), buildNvmlDump()]);
   dir = mkdtempSync(path.join(tmpdir(), 'fake-nvml-test-'));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+const children: ChildProcess[] = [];
+after(() => {
+  // A failed assertion can leave a dump blocked in a hanging call or an event wait.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** nvml-dump as a child process whose stdout the test reads while it runs. */
+function spawnDump(args: string[], env: Record<string, string>): ChildProcess & { stdout: NodeJS.ReadableStream } {
+  const child = spawn(dumpBin, [lib, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return child as ChildProcess & { stdout: NodeJS.ReadableStream };
+}
 
 let n = 0;
 function stateFile(text: string): string {
@@ -266,7 +278,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     const gate = path.join(dir, 'hang-gate');
     writeFileSync(gate, '');
     const state = stateFile(captureState(H100, {}, [`device.0.hang.nvmlDeviceGetPowerUsage=while:${gate}`]));
-    const child = spawn(dumpBin, [lib], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnDump([], { FAKE_NVML_STATE: state });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -281,7 +293,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     const gate = path.join(dir, 'hang-gate-2');
     writeFileSync(gate, '');
     const state = stateFile(captureState(H100, {}, [`device.0.hang.nvmlDeviceGetPowerUsage=while:${gate}`]));
-    const child = spawn(dumpBin, [lib, 'hang-probe'], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnDump(['hang-probe'], { FAKE_NVML_STATE: state });
     let out = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const meanwhile = new Promise<void>((resolve) =>
@@ -303,10 +315,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     const state = stateFile(
       captureState(H100, {}, ['# constructed: the capture has no event types', `device.0.nvmlDeviceGetSupportedEventTypes=${nvml('nvmlEventTypeXidCriticalError')}`]),
     );
-    const child = spawn(dumpBin, [lib, 'events', '2'], {
-      env: { ...process.env, FAKE_NVML_STATE: state, FAKE_NVML_EVENTS: events },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawnDump(['events', '2'], { FAKE_NVML_STATE: state, FAKE_NVML_EVENTS: events });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -421,7 +430,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     writeFileSync(events, '0 94\n');
     const support = `device.0.nvmlDeviceGetSupportedEventTypes=${nvml('nvmlEventTypeXidCriticalError')}`;
     const state = stateFile(captureState(H100, {}, [support]));
-    const child = spawn(dumpBin, [lib, 'events', '2'], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnDump(['events', '2'], { FAKE_NVML_STATE: state });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

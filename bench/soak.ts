@@ -6,7 +6,7 @@
 // Bounded: it stops at its deadline whatever the exporter does.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { FAKE_TOOLS, FIXTURES, startExporter, waitFor } from '../test/helpers/exporter.ts';
 
@@ -23,6 +23,9 @@ interface Point {
   readonly toolStarts: number;
   readonly scrapes: number;
   readonly failedScrapes: number;
+  /** accelerator_exporter_backend_failures_total, all reasons. */
+  readonly backendFailures: number;
+  readonly load1: number;
 }
 
 function procStat(pid: number): { cpuS: number; rssMiB: number } {
@@ -53,13 +56,20 @@ async function main(): Promise<void> {
   let scrapes = 0;
   let failed = 0;
   let peak = 0;
+  let lastBody = '';
+  const failures: Record<string, number> = { error: 0, status: 0, 'no device series': 0 };
+  const backendFailures = () => {
+    let n = 0;
+    for (const line of lastBody.split('\n')) if (line.startsWith('accelerator_exporter_backend_failures_total{')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return n;
+  };
   const points: Point[] = [];
   try {
-    await waitFor('first sample', async () => (await e.scrape()).body.includes('hw_gpu_utilization_ratio'));
+    await waitFor('first sample', async () => (lastBody = (await e.scrape()).body).includes('hw_gpu_utilization_ratio'));
     const t0 = Date.now();
     const point = (label: string) => {
       const s = procStat(e.proc.pid!);
-      const p = { label, elapsedS: Math.round((Date.now() - t0) / 1000), rssMiB: s.rssMiB, cpuS: s.cpuS, toolStarts: lines(log), scrapes, failedScrapes: failed };
+      const p = { label, elapsedS: Math.round((Date.now() - t0) / 1000), rssMiB: s.rssMiB, cpuS: s.cpuS, toolStarts: lines(log), scrapes, failedScrapes: failed, backendFailures: backendFailures(), load1: loadavg()[0]! };
       points.push(p);
       process.stderr.write(`soak: ${label} at ${p.elapsedS}s: RSS ${p.rssMiB.toFixed(1)} MiB\n`);
     };
@@ -72,8 +82,12 @@ async function main(): Promise<void> {
       const started = Date.now();
       try {
         const r = await e.scrape();
+        if (r.status !== 200) failures.status!++;
+        else if (!r.body.includes('hw_gpu_utilization_ratio')) failures['no device series']!++;
+        if (r.status === 200) lastBody = r.body;
         if (r.status !== 200 || !r.body.includes('hw_gpu_utilization_ratio')) failed++;
       } catch {
+        failures.error!++;
         failed++;
       }
       scrapes++;
@@ -96,16 +110,19 @@ async function main(): Promise<void> {
 
   console.log(`Soak: ${SECONDS}s, --collect.interval=1s, a scrape every ${SCRAPE_EVERY_MS} ms, fake nvidia-smi (H100 capture), node ${process.version}`);
   console.log('');
-  console.log('| point | elapsed s | RSS MiB | CPU s (total) | CPU % since previous | tool starts | scrapes | failed scrapes |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| point | elapsed s | RSS MiB | CPU s (total) | CPU % since previous | tool starts | scrapes | failed scrapes | backend failures | load avg 1m |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   points.forEach((p, i) => {
     const prev = points[i - 1];
     const pct = prev && p.elapsedS > prev.elapsedS ? `${((100 * (p.cpuS - prev.cpuS)) / (p.elapsedS - prev.elapsedS)).toFixed(1)}` : '-';
-    console.log(`| ${p.label} | ${p.elapsedS} | ${p.rssMiB.toFixed(1)} | ${p.cpuS.toFixed(2)} | ${pct} | ${p.toolStarts} | ${p.scrapes} | ${p.failedScrapes} |`);
+    console.log(`| ${p.label} | ${p.elapsedS} | ${p.rssMiB.toFixed(1)} | ${p.cpuS.toFixed(2)} | ${pct} | ${p.toolStarts} | ${p.scrapes} | ${p.failedScrapes} | ${p.backendFailures} | ${p.load1.toFixed(1)} |`);
   });
   const mid = points.find((p) => p.label === 'middle');
   const last = points.at(-1)!;
   console.log('');
+  console.log(`Failed scrapes by kind: ${Object.entries(failures).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  const reasons = lastBody.split('\n').filter((l) => l.startsWith('accelerator_exporter_backend_failures_total{') && !l.endsWith(' 0'));
+  if (reasons.length > 0) console.log(`Backend failures at the end: ${reasons.join('; ')}`);
   console.log(`Highest RSS sampled each second: ${peak.toFixed(1)} MiB. RSS middle to end: ${mid ? (last.rssMiB - mid.rssMiB >= 0 ? '+' : '') + (last.rssMiB - mid.rssMiB).toFixed(1) : '?'} MiB.`);
 }
 

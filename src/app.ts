@@ -9,6 +9,7 @@ import type { Snapshot } from './collect/snapshot.ts';
 import type { Config } from './config.ts';
 import { ExecaRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
+import type { WebConfigWatcher } from './http/web-config.ts';
 import { scrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
 import type { BuildInfo } from './metrics/self-families.ts';
@@ -22,7 +23,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function createApp(config: Config, factories: readonly BackendFactory[], log: Logger, build: BuildInfo): App {
+export function createApp(config: Config, factories: readonly BackendFactory[], log: Logger, build: BuildInfo, web?: WebConfigWatcher): App {
   const otel = otelSettings(process.env);
   const entries: PollerEntry[] = factories
     .filter((f) => config.backends[f.name])
@@ -57,6 +58,7 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     snapshot: () => poller.current(),
     settled: () => poller.settled(),
     staleAfterMs: config.intervalMs * config.graceIntervals + config.timeoutMs,
+    web,
   });
 
   return {
@@ -71,7 +73,8 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
       }
       const addr = server.server.address();
       const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port: config.listen.port };
-      log.info({ address: bound, backends: entries.map((e) => e.backend.name), intervalMs: config.intervalMs }, 'listening');
+      log.info({ address: bound, tls: Boolean(web?.current.tls), backends: entries.map((e) => e.backend.name), intervalMs: config.intervalMs }, 'listening');
+      web?.start();
       telemetry = await startTelemetry({
         settings: otel,
         log,
@@ -85,6 +88,7 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
       return bound;
     },
     async stop() {
+      web?.stop();
       await poller.stop();
       await attribution?.stop();
       await server.close();

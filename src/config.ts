@@ -28,6 +28,8 @@ export interface ListenAddress {
 
 export interface Config {
   readonly listen: ListenAddress;
+  /** exporter-toolkit web configuration (TLS, basic auth); empty for plain HTTP. */
+  readonly webConfigFile: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly graceIntervals: number;
@@ -48,6 +50,7 @@ export function envName(flag: string): string {
 
 const COMMON_FLAGS: readonly FlagSpec[] = [
   { name: 'web.listen-address', kind: 'address', default: `:${DEFAULT_PORT}`, help: 'Address to serve /metrics, /healthz and /readyz on, [host]:port.' },
+  { name: 'web.config.file', kind: 'string', default: '', help: 'Prometheus exporter-toolkit web configuration file (TLS, client certificates, basic auth); re-read when it changes and on SIGHUP. Empty: plain HTTP.' },
   { name: 'collect.interval', kind: 'duration', default: '10s', help: 'How often each backend samples its tool in the background (e.g. 10s, 500ms).' },
   { name: 'collect.timeout', kind: 'duration', default: '5s', help: 'Bound for one backend sample; a tool still running then is killed.' },
   { name: 'collect.grace-intervals', kind: 'int', default: '3', help: 'Intervals a failing backend\'s last good values are still served before its series are dropped.' },
@@ -120,6 +123,7 @@ export function parseConfig(
     kind: 'run',
     config: {
       listen: parseAddress(get('web.listen-address'))!,
+      webConfigFile: get('web.config.file'),
       intervalMs,
       timeoutMs,
       graceIntervals: Number(get('collect.grace-intervals')),

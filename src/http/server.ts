@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { Exposition } from '../metrics/exposition.ts';
 import { CONTENT_TYPES, negotiate } from '../metrics/serialize.ts';
+import { httpsOptions, installWebConfig } from './web-auth.ts';
+import type { WebConfigWatcher } from './web-config.ts';
 
 export interface ServerDeps {
   readonly exposition: Exposition;
@@ -14,6 +16,8 @@ export interface ServerDeps {
   /** A snapshot older than this is stale. */
   readonly staleAfterMs: number;
   readonly now?: () => number;
+  /** --web.config.file: TLS, client certificates, basic auth (web-auth.ts). */
+  readonly web?: WebConfigWatcher;
 }
 
 export interface Readiness {
@@ -30,8 +34,9 @@ export function readiness(s: Snapshot, settled: boolean, staleAfterMs: number, n
   const anyOk = s.backends.some((b) => b.state === 'ok');
   const allNoData = s.backends.every((b) => b.state === 'no_data');
   if (!anyOk && !allNoData) {
-    const failed = s.backends.filter((b) => b.state === 'failed').map((b) => `${b.name}: ${b.lastMessage ?? 'failed'}`);
-    return { ready: false, reason: `no backend has a good sample (${failed.join('; ')})` };
+    // Names and states only: a tool's path or error text is for the log, not for anyone who can reach the port.
+    const failed = s.backends.filter((b) => b.state === 'failed').map((b) => b.name);
+    return { ready: false, reason: `no backend has a good sample (failed: ${failed.join(', ') || 'none'})` };
   }
   const age = now - s.takenAtMs;
   if (age > staleAfterMs) return { ready: false, reason: `snapshot is ${Math.round(age / 1000)}s old` };
@@ -41,7 +46,17 @@ export function readiness(s: Snapshot, settled: boolean, staleAfterMs: number, n
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   // Request logging off: nothing is logged per scrape.
-  const app = Fastify({ logger: false });
+  const tls = deps.web?.current.tls;
+  const app = Fastify({ logger: false, ...(tls ? { https: httpsOptions(tls) } : {}) }) as unknown as FastifyInstance;
+  if (deps.web) installWebConfig(app, deps.web, now);
+  // Neither echoes the request: no path, no parser message.
+  app.setNotFoundHandler((_req, reply) => {
+    reply.code(404).header('content-type', 'text/plain; charset=utf-8').send('not found\n');
+  });
+  app.setErrorHandler((err: { statusCode?: number }, _req, reply) => {
+    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    reply.code(code).header('content-type', 'text/plain; charset=utf-8').send(code === 500 ? 'internal error\n' : 'bad request\n');
+  });
 
   app.get('/metrics', async (req, reply) => {
     const format = negotiate(req.headers.accept);

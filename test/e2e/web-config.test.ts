@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hashSync } from 'bcryptjs';
 import { makePki, type TestPki } from '../helpers/certs.ts';
+import { httpsGet, type HttpsGetOptions } from '../helpers/https-get.ts';
 import { BIN, ROOT, startExporter, waitFor, type RunningExporter } from '../helpers/exporter.ts';
 import { prometheusAvailable, startPrometheus } from '../helpers/prometheus.ts';
 
@@ -24,48 +24,10 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+type ClientOptions = Omit<HttpsGetOptions, 'ca'> & { ca?: string };
 
-interface ClientOptions {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  user?: string;
-  password?: string;
-}
-
-/** One HTTPS GET on a fresh connection, verifying the server against `ca`. */
-function get(port: number, pathname: string, o: ClientOptions = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: pathname,
-        servername: 'localhost',
-        agent: false,
-        ca: pki.pem(o.ca ?? pki.caCert),
-        ...(o.cert ? { cert: pki.pem(o.cert), key: pki.pem(o.key!) } : {}),
-        ...(o.user !== undefined ? { auth: `${o.user}:${o.password}` } : {}),
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** One HTTPS GET on a fresh connection, verifying the server against the test CA unless told otherwise. */
+const get = (port: number, pathname: string, o: ClientOptions = {}) => httpsGet(port, pathname, { ...o, ca: o.ca ?? pki.caCert });
 
 const portOf = (e: RunningExporter) => Number(new URL(e.url).port);
 

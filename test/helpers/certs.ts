@@ -3,7 +3,7 @@
 // and one from an unrelated CA (EC P-256, valid one day).
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface TestPki {
@@ -16,8 +16,6 @@ export interface TestPki {
   /** Signed by another CA: fails verification against caCert. */
   readonly badClientCert: string;
   readonly badClientKey: string;
-  /** PEM text of a file above. */
-  pem(file: string): string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -50,6 +48,5 @@ export function makePki(dir: string): TestPki {
     clientKey: f('client.key'),
     badClientCert: f('bad-client.crt'),
     badClientKey: f('bad-client.key'),
-    pem: (file) => readFileSync(file, 'utf8'),
   };
 }

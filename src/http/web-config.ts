@@ -379,9 +379,9 @@ export class WebConfigWatcher {
         throw new WebConfigError(`turning TLS ${next.config.tls ? 'on' : 'off'} needs a restart`);
       }
     } catch (err) {
-      if (!(err instanceof WebConfigError)) throw err;
+      // Any failure (not only a WebConfigError) keeps the last good config: a reload never ends the process.
       if (!this.badSources || !sameSources(now, this.badSources)) {
-        this.log.warn({ file: this.file, err: err.message }, 'web config reload failed; keeping the last good one');
+        this.log.warn({ file: this.file, err: (err as Error).message }, 'web config reload failed; keeping the last good one');
       }
       this.badSources = now;
       return;

@@ -16,6 +16,10 @@ export interface TestPki {
   /** Signed by another CA: fails verification against caCert. */
   readonly badClientCert: string;
   readonly badClientKey: string;
+  /** A localhost server certificate from the other CA (other-ca.crt): a renewal test's new certificate. */
+  readonly otherServerCert: string;
+  readonly otherServerKey: string;
+  readonly otherCaCert: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -37,6 +41,7 @@ export function makePki(dir: string): TestPki {
   ca(dir, 'other-ca');
   leaf(dir, 'server', 'ca', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   leaf(dir, 'client', 'ca', '/CN=prometheus', 'subjectAltName=DNS:prometheus.monitoring.svc\nextendedKeyUsage=clientAuth\n');
+  leaf(dir, 'other-server', 'other-ca', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   leaf(dir, 'bad-client', 'other-ca', '/CN=prometheus', 'subjectAltName=DNS:prometheus.monitoring.svc\nextendedKeyUsage=clientAuth\n');
   const f = (n: string) => path.join(dir, n);
   return {
@@ -48,5 +53,8 @@ export function makePki(dir: string): TestPki {
     clientKey: f('client.key'),
     badClientCert: f('bad-client.crt'),
     badClientKey: f('bad-client.key'),
+    otherServerCert: f('other-server.crt'),
+    otherServerKey: f('other-server.key'),
+    otherCaCert: f('other-ca.crt'),
   };
 }

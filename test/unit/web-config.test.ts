@@ -4,7 +4,7 @@
 // rate limit, each against a real TLS client and certificates made here.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -95,7 +95,7 @@ describe('HTTPS server from a web config', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** buildServer() on a loopback port with this web config; returns a client bound to it. */
-  async function serve(yaml: string): Promise<{ app: FastifyInstance; get: (p: string, o?: Omit<HttpsGetOptions, 'ca'>) => ReturnType<typeof httpsGet> }> {
+  async function serve(yaml: string): Promise<{ app: FastifyInstance; web: WebConfigWatcher; get: (p: string, o?: Omit<HttpsGetOptions, 'ca'> & { ca?: string }) => ReturnType<typeof httpsGet> }> {
     const file = path.join(dir, `web-${Math.random().toString(36).slice(2)}.yml`);
     writeFileSync(file, yaml);
     const web = new WebConfigWatcher(file, await loadWebConfig(file), pino({ level: 'silent' }));
@@ -103,7 +103,7 @@ describe('HTTPS server from a web config', () => {
     const app = buildServer({ exposition: new Exposition([], []), snapshot: () => snapshot, settled: () => true, staleAfterMs: 60_000, web });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
-    return { app, get: (p, o = {}) => httpsGet(port, p, { ca: pki.caCert, ...o }) };
+    return { app, web, get: (p, o = {}) => httpsGet(port, p, { ca: pki.caCert, ...o }) };
   }
   const tls = (extra = '') => `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n${extra}`;
   const good = () => ({ cert: pki.clientCert, key: pki.clientKey });
@@ -169,6 +169,29 @@ describe('HTTPS server from a web config', () => {
     } finally {
       await v13.app.close();
       await suites.app.close();
+    }
+  });
+
+  it('a renewed server certificate and key, same file names, serve new connections after a reload', async () => {
+    const crt = path.join(dir, 'renew.crt');
+    const key = path.join(dir, 'renew.key');
+    copyFileSync(pki.serverCert, crt);
+    copyFileSync(pki.serverKey, key);
+    const { app, web, get } = await serve('tls_server_config:\n  cert_file: renew.crt\n  key_file: renew.key\n');
+    try {
+      assert.equal((await get('/metrics')).status, 200);
+      await assert.rejects(get('/metrics', { ca: pki.otherCaCert }), /certificate/);
+      copyFileSync(pki.otherServerKey, key);
+      copyFileSync(pki.otherServerCert, crt);
+      await web.reload();
+      assert.equal((await get('/metrics', { ca: pki.otherCaCert })).status, 200);
+      await assert.rejects(get('/metrics'), /certificate/);
+      // A half-written renewal (new key, old certificate) is refused; the last good pair still serves.
+      copyFileSync(pki.serverKey, key);
+      await web.reload();
+      assert.equal((await get('/metrics', { ca: pki.otherCaCert })).status, 200);
+    } finally {
+      await app.close();
     }
   });
 

@@ -75,8 +75,16 @@ async function run(withReaper: boolean): Promise<{ proc: ChildProcess; pid1: num
     env: { ...process.env, ...isolatingEnv(args), FAKE_NVIDIA_SMI_CAPTURE: path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt'), FAKE_NVIDIA_SMI_LOG: log },
     stdio: 'ignore',
   });
-  const pid1 = await waitFor('PID 1 of the namespace', async () => childOf(proc.pid!));
-  const exporter = withReaper ? await waitFor('the exporter under the reaper', async () => childOf(pid1)) : pid1;
+  let pid1: number;
+  let exporter: number;
+  try {
+    pid1 = await waitFor('PID 1 of the namespace', async () => childOf(proc.pid!));
+    exporter = withReaper ? await waitFor('the exporter under the reaper', async () => childOf(pid1)) : pid1;
+  } catch (err) {
+    // --kill-child: the namespace goes with unshare.
+    proc.kill('SIGKILL');
+    throw err;
+  }
   return {
     proc,
     pid1,
@@ -86,7 +94,10 @@ async function run(withReaper: boolean): Promise<{ proc: ChildProcess; pid1: num
       if (proc.exitCode !== null) return;
       const exited = once(proc, 'exit');
       process.kill(pid1, 'SIGTERM');
+      // Bounded: a namespace still up after 10 s goes with unshare (--kill-child).
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(t);
     },
   };
 }
@@ -106,7 +117,7 @@ describe('PID 1 and zombies', { skip }, () => {
       const zombies = await waitFor('zombies to pile up under node', async () => {
         const n = zombiesUnder([r.exporter]);
         return n >= 5 && n;
-      });
+      }, 60_000);
       assert.ok(zombies >= 5);
     } finally {
       await r.stop();
@@ -116,7 +127,7 @@ describe('PID 1 and zombies', { skip }, () => {
   it('a reaping PID 1 above node (pause with shareProcessNamespace) leaves none', async () => {
     const r = await run(true);
     try {
-      await waitFor('10 tool runs', async () => runs(r.log) >= 10);
+      await waitFor('10 tool runs', async () => runs(r.log) >= 10, 60_000);
       // Each orphan lives 50 ms; wait past the last one's exit.
       await new Promise((res) => setTimeout(res, 300));
       const seen = [zombiesUnder([r.pid1, r.exporter])];

@@ -67,7 +67,14 @@ export async function startExporter(args: readonly string[], env: Record<string,
     proc.once('exit', (code) => reject(new Error(`exporter exited with ${code} before listening: ${stderr}`)));
     setTimeout(() => reject(new Error(`exporter did not listen within 15s: ${stderr}`)), 15_000).unref();
   });
-  const port = await listening;
+  let port: number;
+  try {
+    port = await listening;
+  } catch (err) {
+    // A test that gives up must not leave the process running.
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    throw err;
+  }
   const url = `http://127.0.0.1:${port}`;
   return {
     url,

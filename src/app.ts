@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import { ProcessRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
 import { allFamilies, scrapeFamilies as allScrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
+import type { WebConfigWatcher } from './http/web-config.ts';
 import { Exposition } from './metrics/exposition.ts';
 import { selectFamilies } from './metrics/selection.ts';
 import type { BuildInfo } from './metrics/self-families.ts';
@@ -25,7 +26,7 @@ export interface App {
 }
 
 /** Builds the app; imports the module of each enabled backend. `factories` are all known backends (their vendors' id formats). */
-export async function createApp(config: Config, factories: readonly BackendFactory<any>[], log: Logger, build: BuildInfo): Promise<App> {
+export async function createApp(config: Config, factories: readonly BackendFactory<any>[], log: Logger, build: BuildInfo, web?: WebConfigWatcher): Promise<App> {
   const traces = config.telemetry.otel.traces;
   const backends = await Promise.all(
     config.backends.map((b) =>
@@ -57,6 +58,7 @@ export async function createApp(config: Config, factories: readonly BackendFacto
     snapshot: () => poller.current(),
     settled: () => poller.settled(),
     staleAfterMs: config.intervalMs * config.graceIntervals + config.timeoutMs,
+    web,
   });
   let telemetry: Telemetry | undefined;
 
@@ -72,7 +74,8 @@ export async function createApp(config: Config, factories: readonly BackendFacto
       }
       const addr = server.server.address();
       const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port: config.listen.port };
-      log.info({ address: bound, backends: backends.map((b) => b.name), intervalMs: config.intervalMs }, 'listening');
+      log.info({ address: bound, tls: Boolean(web?.current.tls), backends: backends.map((b) => b.name), intervalMs: config.intervalMs }, 'listening');
+      web?.start();
       telemetry = await startTelemetry({
         settings: config.telemetry.otel,
         log,
@@ -86,6 +89,7 @@ export async function createApp(config: Config, factories: readonly BackendFacto
       return bound;
     },
     async stop() {
+      web?.stop();
       await poller.stop();
       await attribution?.stop();
       await server.close();

@@ -25,6 +25,8 @@ export function envName(flag: string): string {
 
 export interface CommonOptions {
   readonly listen: ListenAddress;
+  /** exporter-toolkit web configuration (TLS, basic auth); empty for plain HTTP. */
+  readonly webConfigFile: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly graceIntervals: number;
@@ -34,6 +36,7 @@ export interface CommonOptions {
 
 const COMMON: OptionGroup<CommonOptions> = {
   listen: option.address('web.listen-address', `:${DEFAULT_PORT}`, 'Address to serve /metrics, /healthz and /readyz on, [host]:port.'),
+  webConfigFile: option.string('web.config.file', '', 'Prometheus exporter-toolkit web configuration file (TLS, client certificates, basic auth); re-read when it changes and on SIGHUP. Empty: plain HTTP.'),
   intervalMs: option.duration('collect.interval', '10s', 'How often each backend samples its tool in the background (e.g. 10s, 500ms).'),
   timeoutMs: option.duration('collect.timeout', '5s', 'Bound for one backend sample; a tool still running then is killed.'),
   graceIntervals: option.int('collect.grace-intervals', 3, 'Intervals a failing backend\'s last good values are still served before its series are dropped.'),

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
+import { loadWebConfig, WebConfigError, WebConfigWatcher } from './http/web-config.ts';
 import { createLogger } from './log.ts';
 import { allFamilies } from './metrics/catalog.ts';
 import { selectFamilies } from './metrics/selection.ts';
@@ -33,8 +34,18 @@ async function main(): Promise<number> {
     return 0;
   }
   const { config } = parsed;
+  let web: WebConfigWatcher | undefined;
   const log = createLogger(config.logLevel, config.logFormat);
-  const app = await createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
+  if (config.webConfigFile !== '') {
+    try {
+      web = new WebConfigWatcher(config.webConfigFile, await loadWebConfig(config.webConfigFile), log);
+    } catch (err) {
+      if (!(err instanceof WebConfigError)) throw err;
+      process.stderr.write(`accelerator-exporter: --web.config.file=${config.webConfigFile}: ${err.message}\n`);
+      return 2;
+    }
+  }
+  const app = await createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version }, web);
   // Handlers before start: the first listener of a signal fixes the async
   // context its callbacks run in, and one added later inside a traced tool run
   // (an exit hook) would tie the shutdown and its log lines to that trace.
@@ -60,6 +71,15 @@ async function main(): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // Without a handler SIGHUP would end the process (status 129) past the shutdown path.
+    process.on('SIGHUP', () => {
+      if (!web) {
+        log.info({ signal: 'SIGHUP' }, 'SIGHUP ignored: no --web.config.file to reload');
+        return;
+      }
+      log.info({ signal: 'SIGHUP' }, 'reloading the web config');
+      void web.reload();
+    });
   });
   try {
     await app.start();

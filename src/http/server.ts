@@ -2,9 +2,12 @@
 // /healthz says the process is alive, /readyz says the data is usable.
 
 import http from 'node:http';
+import https from 'node:https';
 import type { Snapshot } from '../collect/snapshot.ts';
 import type { Exposition } from '../metrics/exposition.ts';
 import { CONTENT_TYPES, negotiate } from '../metrics/serialize.ts';
+import { httpsOptions, installWebConfig } from './web-auth.ts';
+import type { WebConfigWatcher } from './web-config.ts';
 
 export interface ServerDeps {
   readonly exposition: Exposition;
@@ -14,6 +17,8 @@ export interface ServerDeps {
   /** A snapshot older than this is stale. */
   readonly staleAfterMs: number;
   readonly now?: () => number;
+  /** --web.config.file: TLS, client certificates, basic auth (web-auth.ts). */
+  readonly web?: WebConfigWatcher;
 }
 
 export interface Readiness {
@@ -30,8 +35,9 @@ export function readiness(s: Snapshot, settled: boolean, staleAfterMs: number, n
   const anyOk = s.backends.some((b) => b.state === 'ok');
   const allNoData = s.backends.every((b) => b.state === 'no_data');
   if (!anyOk && !allNoData) {
-    const failed = s.backends.filter((b) => b.state === 'failed').map((b) => `${b.name}: ${b.lastMessage ?? 'failed'}`);
-    return { ready: false, reason: `no backend has a good sample (${failed.join('; ')})` };
+    // Names and states only: a tool's path or error text is for the log, not for anyone who can reach the port.
+    const failed = s.backends.filter((b) => b.state === 'failed').map((b) => b.name);
+    return { ready: false, reason: `no backend has a good sample (failed: ${failed.join(', ') || 'none'})` };
   }
   const age = now - s.takenAtMs;
   if (age > staleAfterMs) return { ready: false, reason: `snapshot is ${Math.round(age / 1000)}s old` };
@@ -84,20 +90,27 @@ export function buildServer(deps: ServerDeps): HttpServer {
   // node:http, not a framework: four fixed routes need no router, and the process is a
   // node agent on every GPU node, where each MiB counts (docs/architecture.md, Dependencies).
   // Nothing is logged per request.
-  const server = http.createServer((req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const q = req.url?.indexOf('?') ?? -1;
-    const route = routes[q >= 0 ? req.url!.slice(0, q) : (req.url ?? '')];
+    const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '');
+    if (gate && !(await gate.admit(req, res, path))) return;
+    const route = routes[path];
     if (!route) return text(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return text(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
     }
-    try {
-      route(req, res);
-    } catch (err) {
-      if (!res.headersSent) text(res, 500, 'text/plain; charset=utf-8', `internal error: ${(err as Error).message}\n`);
-      else res.destroy(err as Error);
-    }
+    route(req, res);
+  };
+  const tls = deps.web?.current.tls;
+  const server: http.Server = tls ? https.createServer(httpsOptions(tls)) : http.createServer();
+  const gate = deps.web ? installWebConfig(server, deps.web, now) : undefined;
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handle(req, res).catch(() => {
+      // Nothing of the error is echoed: its text is ours, not the client's business.
+      if (!res.headersSent) text(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    });
   });
   return {
     server,

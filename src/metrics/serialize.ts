@@ -64,8 +64,34 @@ export function renderFamily({ family, samples }: RenderedFamily, format: Format
 
 export const OPENMETRICS_EOF = '# EOF\n';
 
-/** Picks OpenMetrics only when the scraper asks for it, as Prometheus does with its Accept header. */
+/**
+ * Content negotiation on the Accept header (RFC 9110 q-values): OpenMetrics
+ * when the scraper ranks it above the text format, as Prometheus's header
+ * does; the text format when it ranks higher, ties the client listed first,
+ * or nothing offered is acceptable (q=0 refuses a type).
+ */
 export function negotiate(accept: string | undefined): Format {
   if (!accept) return 'prometheus';
-  return /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'prometheus';
+  const ranges = accept.split(',').map((part, order) => {
+    const [type = '', ...params] = part.split(';').map((p) => p.trim());
+    let q = 1;
+    for (const p of params) {
+      const m = /^q=([0-9.]+)$/i.exec(p);
+      if (m) q = Math.min(1, Number(m[1]) || 0);
+    }
+    return { type: type.toLowerCase(), q, order };
+  });
+  // Each format takes the q of the most specific range that matches it.
+  const rank = (type: string) => {
+    for (const pattern of [type, `${type.split('/')[0]}/*`, '*/*']) {
+      const hits = ranges.filter((r) => r.type === pattern);
+      // A type listed twice (two versions) counts at its best q.
+      if (hits.length > 0) return hits.reduce((a, b) => (b.q > a.q ? b : a));
+    }
+    return { q: 0, order: Infinity };
+  };
+  const om = rank('application/openmetrics-text');
+  const text = rank('text/plain');
+  if (om.q > 0 && (om.q > text.q || (om.q === text.q && om.order < text.order))) return 'openmetrics';
+  return 'prometheus';
 }

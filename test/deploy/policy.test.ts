@@ -20,6 +20,9 @@ for (const target of kustomizeTargets()) {
     const pod = daemonSet(objects).spec.template.spec;
 
     assert.equal(pod.hostPID ?? false, target === 'overlays/process-attribution', 'hostPID only in process-attribution');
+    // Something other than node must be PID 1 to reap a tool's orphans: the pause
+    // container, or the host's init with hostPID (Kubernetes refuses both).
+    assert.equal(pod.shareProcessNamespace ?? false, !(pod.hostPID ?? false), 'shareProcessNamespace exactly when not hostPID');
     assert.equal(pod.hostNetwork ?? false, false, 'no hostNetwork');
     assert.equal(pod.hostIPC ?? false, false, 'no hostIPC');
     assert.equal(pod.priorityClassName, 'system-node-critical');
@@ -43,9 +46,22 @@ for (const target of kustomizeTargets()) {
 
     const exporter = pod.containers.find((c: any) => c.name === 'exporter');
     assert.deepEqual(exporter.ports, [{ name: 'metrics', containerPort: 9477, protocol: 'TCP' }]);
-    assert.deepEqual(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'metrics' });
-    assert.deepEqual(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'metrics' });
+    // With a web config the port speaks only HTTPS; the probe paths need no credentials.
+    const webConfig = exporter.args.find((a: string) => a.startsWith('--web.config.file='))?.slice('--web.config.file='.length);
+    const scheme = webConfig ? { scheme: 'HTTPS' } : {};
+    assert.deepEqual(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'metrics', ...scheme });
+    assert.deepEqual(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'metrics', ...scheme });
+    assert.deepEqual(exporter.startupProbe.httpGet, { path: '/healthz', port: 'metrics', ...scheme });
     assert.ok(exporter.args.includes('--web.listen-address=:9477'));
+    if (webConfig) {
+      // The file and the certificates come from Secrets, mounted read-only where the flag points.
+      const mount = exporter.volumeMounts.find((m: any) => webConfig.startsWith(`${m.mountPath}/`));
+      assert.equal(mount?.readOnly, true, 'web config mounted read-only');
+      assert.ok(pod.volumes.find((v: any) => v.name === mount.name)?.secret?.secretName, 'web config from a Secret');
+      const tls = exporter.volumeMounts.find((m: any) => m.name === 'web-tls');
+      assert.equal(tls?.readOnly, true);
+      assert.equal(pod.volumes.find((v: any) => v.name === 'web-tls')?.secret?.secretName, 'accelerator-exporter-tls');
+    }
     assert.deepEqual(
       exporter.env.find((e: any) => e.name === 'NODE_NAME'),
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
@@ -83,9 +99,10 @@ for (const target of kustomizeTargets()) {
     const roles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
     assert.equal(roles.length, 1);
     const rules = (roles[0] as any).rules;
+    // list and watch only: the exporter never gets an object by name, and writes nothing.
     assert.deepEqual(rules, [
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['resource.k8s.io'], resources: ['resourceslices', 'resourceclaims'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+      { apiGroups: ['resource.k8s.io'], resources: ['resourceslices', 'resourceclaims'], verbs: ['list', 'watch'] },
     ]);
     const monitors = objects.filter((o) => o.kind === 'ServiceMonitor' || o.kind === 'PodMonitor');
     assert.equal(monitors.length, 1, 'one of ServiceMonitor or PodMonitor');
@@ -105,9 +122,43 @@ for (const target of kustomizeTargets()) {
     } else {
       assert.equal(objects.find((o) => o.kind === 'Service'), undefined, 'no Service with a PodMonitor');
     }
+    const web = daemonSet(objects).spec.template.spec.containers[0].args.some((a: string) => a.startsWith('--web.config.file='));
+    for (const e of endpoints) {
+      if (!web) {
+        assert.equal(e.scheme ?? 'http', 'http', 'plain HTTP without a web config');
+        continue;
+      }
+      assert.equal(e.scheme, 'https', 'scrapes over HTTPS with a web config');
+      assert.deepEqual(e.tlsConfig.ca, { secret: { name: 'accelerator-exporter-tls', key: 'ca.crt' } });
+      assert.equal(e.tlsConfig.serverName, 'accelerator-exporter.accelerator-exporter.svc');
+      assert.equal(e.tlsConfig.insecureSkipVerify ?? false, false);
+      assert.deepEqual(e.basicAuth, {
+        username: { name: 'accelerator-exporter-scrape', key: 'username' },
+        password: { name: 'accelerator-exporter-scrape', key: 'password' },
+      });
+    }
     const selector = monitor.spec.selector.matchLabels;
     const podLabels = daemonSet(objects).spec.template.metadata.labels;
     for (const [k, v] of Object.entries(selector)) assert.equal(podLabels[k], v, `monitor selects the pods (${k})`);
+  });
+
+  test(`daemonset/${target}: a NetworkPolicy admits only the Prometheus namespace to the metrics port`, { skip }, () => {
+    const objects = render(target);
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    assert.equal(policies.length, 1);
+    const spec = policies[0]!.spec;
+    const podLabels = daemonSet(objects).spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(spec.podSelector.matchLabels)) assert.equal(podLabels[k], v, `selects the exporter pods (${k})`);
+    assert.deepEqual(spec.policyTypes, ['Ingress']);
+    assert.equal(spec.ingress.length, 1, 'one rule');
+    const [rule] = spec.ingress;
+    assert.deepEqual(rule.ports, [{ port: 'metrics', protocol: 'TCP' }]);
+    assert.equal(rule.from.length, 1, 'one peer');
+    // A namespace selector alone: no podSelector widening it, no ipBlock, never an empty (any) peer.
+    assert.deepEqual(Object.keys(rule.from[0]), ['namespaceSelector']);
+    const ns = rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'];
+    assert.equal(ns, target === 'examples/nvidia-tls-basic-auth' ? 'prometheus' : 'monitoring');
+    assert.ok(daemonSet(objects).spec.template.spec.containers[0].ports.some((p: any) => p.name === 'metrics'), 'the named port exists');
   });
 }
 

@@ -50,4 +50,22 @@ describe('serializer', () => {
     assert.equal(negotiate('text/plain;version=0.0.4;q=1,*/*;q=0.1'), 'prometheus');
     assert.equal(negotiate('application/openmetrics-text;version=1.0.0,text/plain;q=0.5'), 'openmetrics');
   });
+
+  it('weighs q-values: q=0 refuses OpenMetrics, the higher q wins, a tie goes to the type listed first', () => {
+    assert.equal(negotiate('application/openmetrics-text;q=0'), 'prometheus');
+    assert.equal(negotiate('application/openmetrics-text; q=0.0, */*'), 'prometheus');
+    assert.equal(negotiate('application/openmetrics-text;q=0.2,text/plain;q=0.9'), 'prometheus');
+    assert.equal(negotiate('text/plain;q=0.2,application/openmetrics-text;q=0.9'), 'openmetrics');
+    assert.equal(negotiate('text/plain,application/openmetrics-text'), 'prometheus');
+    assert.equal(negotiate('application/openmetrics-text,text/plain'), 'openmetrics');
+    assert.equal(negotiate('application/*;q=0.8,text/*;q=0.5'), 'openmetrics');
+    assert.equal(negotiate('*/*'), 'prometheus');
+    // Prometheus 3's scrape header: protobuf first (not served), then OpenMetrics above text.
+    assert.equal(
+      negotiate('application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'),
+      'openmetrics',
+    );
+    // Prometheus configured for the text format only (scrape_protocols: [PrometheusText0.0.4]).
+    assert.equal(negotiate('text/plain;version=0.0.4;q=0.9,*/*;q=0.1'), 'prometheus');
+  });
 });

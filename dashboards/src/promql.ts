@@ -1,6 +1,8 @@
 // PromQL shared by several dashboards. Joins between device and workload
 // series match on (node, uuid): both come from the same exporter, and a uuid
-// alone is only unique if every vendor keeps its promise.
+// alone is only unique if every vendor keeps its promise. The side joined to
+// is aggregated to one series per (node, uuid): a scrape config that keeps the
+// exporter pod's labels gives a device a second series after every rollout.
 
 export const DEV = 'node=~"$node", vendor=~"$vendor", model=~"$model"';
 /** Physical devices only: a partition's power and memory are already in its parent's. */
@@ -13,7 +15,7 @@ export function allocated(selector: string): string {
 
 /** Allocated devices never above 5% busy over the last 30 minutes (the AcceleratorAllocatedIdle condition). */
 export function allocatedIdle(allocSelector: string, devSelector: string): string {
-  return `${allocated(allocSelector)} * on (node, uuid) group_left (model) (max_over_time(hw_gpu_utilization_ratio{${devSelector}}[30m]) < 0.05)`;
+  return `${allocated(allocSelector)} * on (node, uuid) group_left (model) (max by (node, uuid, model) (max_over_time(hw_gpu_utilization_ratio{${devSelector}}[30m])) < 0.05)`;
 }
 
 /**

@@ -65,7 +65,7 @@ export async function startExporter(args: readonly string[], env: Record<string,
       }
     });
     proc.once('exit', (code) => reject(new Error(`exporter exited with ${code} before listening: ${stderr}`)));
-    setTimeout(() => reject(new Error(`exporter did not listen within 15s: ${stderr}`)), 15_000).unref();
+    setTimeout(() => reject(new Error(`exporter did not listen within 60s: ${stderr}`)), 60_000).unref();
   });
   const port = await listening;
   const url = `http://127.0.0.1:${port}`;

@@ -31,11 +31,15 @@ export function substitute(expr: string): string {
   return out;
 }
 
-export async function dataFrom(lab: Lab, expr: string): Promise<QueryResult> {
-  return waitFor(`data from ${expr}`, async () => {
-    const r = await lab.prometheus.query(expr);
-    return resultSize(r) > 0 && r;
-  });
+export async function dataFrom(lab: Lab, expr: string, deadlineMs?: number): Promise<QueryResult> {
+  return waitFor(
+    `data from ${expr}`,
+    async () => {
+      const r = await lab.prometheus.query(expr);
+      return resultSize(r) > 0 && r;
+    },
+    deadlineMs,
+  );
 }
 
 export interface Sample {

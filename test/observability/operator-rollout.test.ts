@@ -54,7 +54,7 @@ describe('a rollout under the scrape config generated from our PodMonitor', { sk
   it('continues every series under the new pod, with every rule and query healthy', async () => {
     await waitFor('both exporters up', async () => vector(await lab.prometheus.query(`up{job="${JOB}"} == 1`)).length === 2, 60_000);
     assert.deepEqual(await exporterTargetLabels(lab), Object.fromEntries(NODES.map((node) => [node, { instance: node, job: JOB, node }])));
-    await dataFrom(lab, 'ALERTS{alertname="AcceleratorAllocatedIdle"}');
+    await dataFrom(lab, 'ALERTS{alertname="AcceleratorAllocatedIdle"}', 120_000);
     const since = Date.now();
     await rollAndWait(lab, NODES);
     assert.deepEqual(await seriesPerDevice(lab), [1]);
@@ -88,7 +88,7 @@ describe('a rollout under a monitor that keeps the exporter pod labels', { skip 
       pod: podBefore,
       service: 'accelerator-exporter',
     });
-    await dataFrom(lab, 'ALERTS{alertname="AcceleratorAllocatedIdle"}');
+    await dataFrom(lab, 'ALERTS{alertname="AcceleratorAllocatedIdle"}', 120_000);
     const since = Date.now();
     await rollAndWait(lab, NODES);
     // The situation the rules must survive: two series per device within a 10-minute range.

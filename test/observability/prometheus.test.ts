@@ -210,6 +210,30 @@ describe('observability against a real Prometheus', { skip }, () => {
     assert.equal(Math.ceil(got[0]!.value / threshold), 2, "the replica count the file's comment promises");
   });
 
+  it('answers the joins of docs/promql.md with the results it quotes, and refuses the join it warns against', async () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/promql.md'), 'utf8');
+    const section = (title: string) => doc.slice(doc.indexOf(`### ${title}`)).split('\n### ')[0]!;
+    const block = (title: string, lang = 'promql') => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section(title))![1]!.trim();
+    const byWorkload = vector(await dataFrom(lab, block('A device metric by workload')));
+    assert.deepEqual(
+      Object.fromEntries(byWorkload.map((s) => [`${s.metric.namespace}/${s.metric.pod}/${s.metric.container}`, s.value])),
+      { 'ml/train-0/trainer': 1, [`serve/${INFER_PODS[0]}/server`]: 1, [`serve/${INFER_PODS[1]}/server`]: 1, 'notebooks/jupyter-alice/notebook': 0 },
+    );
+    const naive = /```\n(hw_gpu_utilization_ratio \* on[^\n]+)\n```/.exec(section('A device metric by workload'))![1]!;
+    await assert.rejects(lab.prometheus.query(naive), /many-to-many matching not allowed/);
+    // The doc's 24h window in 1m steps, shortened for the lab as the doc says: 30s in 10s steps.
+    const hours = block('Accelerator hours per namespace');
+    assert.ok(hours.includes('[24h:1m])) / 60'));
+    const short = hours.replace('[24h:1m])) / 60', '[30s:10s])) / 360');
+    const got = await waitFor('three namespaces with 30 seconds of devices', async () => {
+      const v = vector(await lab.prometheus.query(short));
+      return v.length === 3 && v.every((s) => Math.abs(s.value - 30 / 3600) < 1e-9) && v;
+    }, 60_000);
+    assert.deepEqual(got.map((s) => s.metric.namespace).sort(), ['ml', 'notebooks', 'serve']);
+    const idle = vector(await dataFrom(lab, block('Idle but allocated')));
+    assert.deepEqual(idle.map((s) => `${s.metric.node} ${s.metric.namespace}/${s.metric.pod} ${s.metric.model}`), [`gpu-node-b notebooks/jupyter-alice ${MODEL}`]);
+  });
+
   it('keeps one series per device, every rule healthy and every query answering across a rollout of every exporter pod', async () => {
     const before = Date.now();
     const podsBefore = new Map(lab.pods);

@@ -1,4 +1,4 @@
-// npm run demo: the exporter on replayed captures (two "nodes", each with a
+// npm run demo: the exporter on replayed captures (three "nodes", two with a
 // fake kubelet and pods: test/helpers/lab-cluster.ts) and a real Prometheus
 // with the shipped rules, all on loopback, until Ctrl-C. Needs Debian's prometheus package (/usr/bin/prometheus).
 
@@ -21,7 +21,10 @@ ${NODES.map((n) => `  ${n}: ${lab.exporters.get(n)!.url}/metrics`).join('\n')}
   gpu-node-a: two GPUs under load (DRA): gpu-0 held by ml/train-0 alone, gpu-1 shared by
     the two serve/infer pods (per-pod memory, no per-pod utilisation on a shared GPU).
   gpu-node-b: idle, three GPUs, the last one fallen off the bus; notebooks/jupyter-alice
-    holds an idle one (device plugin).
+    holds an idle one (device plugin, time-sliced four ways: 12 allocatable).
+  gpu-node-c: one GPU in MIG mode, attribution off (as components/non-root runs it).
+
+Scraped with the configuration the Prometheus Operator generates from daemonset/base/servicemonitor.yaml.
 
 Prometheus: ${p}
   Targets:  ${p}/targets

@@ -1,6 +1,8 @@
 // PromQL shared by several dashboards. Joins between device and workload
 // series match on (node, uuid): both come from the same exporter, and a uuid
-// alone is only unique if every vendor keeps its promise.
+// alone is only unique if every vendor keeps its promise. The side joined to
+// is aggregated to one series per (node, uuid): a scrape config that keeps the
+// exporter pod's labels gives a device a second series after every rollout.
 
 export const DEV = 'node=~"$node", vendor=~"$vendor", model=~"$model"';
 /** Physical devices only: a partition's power and memory are already in its parent's. */

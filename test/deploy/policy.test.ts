@@ -7,6 +7,16 @@ import { KUBECTL_MISSING, describe, kubectlAvailable, kustomizeTargets, render, 
 
 const skip = kubectlAvailable() ? false : KUBECTL_MISSING;
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+/** Node labels that say a node has NVIDIA GPUs (NFD, GPU feature discovery, the clouds), or that the admin chose it. */
+const NVIDIA_NODE_LABELS = new Set([
+  'nvidia.com/gpu.present',
+  'feature.node.kubernetes.io/pci-10de.present',
+  'cloud.google.com/gke-accelerator',
+  'karpenter.k8s.aws/instance-gpu-manufacturer',
+  'eks.amazonaws.com/instance-gpu-manufacturer',
+  'kubernetes.azure.com/accelerator',
+  'accelerator-exporter/schedule',
+]);
 
 function daemonSet(objects: K8sObject[]): K8sObject {
   const sets = objects.filter((o) => o.kind === 'DaemonSet');
@@ -79,10 +89,22 @@ for (const target of kustomizeTargets()) {
     }
     assert.ok(![...hostPaths.values()].some((p) => p.endsWith('.sock')), 'mount the pod-resources directory, not the socket');
 
-    // Root only together with the pod-resources mount it exists for.
+    // Root only together with the pod-resources mount it exists for; without it, attribution
+    // is off (it would report the kubelet down on every node).
     const runsAsRoot = exporter.securityContext.runAsUser === 0;
-    assert.equal(runsAsRoot, [...hostPaths.values()].includes('/var/lib/kubelet/pod-resources'));
+    const kubelet = [...hostPaths.values()].includes('/var/lib/kubelet/pod-resources');
+    assert.equal(runsAsRoot, kubelet);
     assert.equal(pod.securityContext.runAsNonRoot, !runsAsRoot);
+    assert.equal(exporter.args.includes('--no-attribution'), !kubelet, 'attribution off exactly where the kubelet socket is not mounted');
+    // Group ids differ per host: none is hard-coded.
+    assert.equal(pod.securityContext.supplementalGroups, undefined, 'no hard-coded supplementalGroups');
+
+    // The nvidia RuntimeClass only on nodes that are NVIDIA's by every term of the affinity.
+    const terms = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms as { matchExpressions: { key: string }[] }[];
+    if (pod.runtimeClassName !== undefined) {
+      assert.equal(pod.runtimeClassName, 'nvidia');
+      for (const t of terms) assert.ok(t.matchExpressions.some((e) => NVIDIA_NODE_LABELS.has(e.key)), `runtimeClassName nvidia on nodes selected by ${JSON.stringify(t)}`);
+    }
 
     const strategy = daemonSet(objects).spec.updateStrategy;
     assert.equal(strategy.type, 'RollingUpdate');
@@ -96,9 +118,13 @@ for (const target of kustomizeTargets()) {
 
   test(`daemonset/${target}: read-only RBAC and exactly one scrape config`, { skip }, () => {
     const objects = render(target);
-    const roles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+    const roles = objects.filter((o) => o.kind === 'ClusterRole');
     assert.equal(roles.length, 1);
     const rules = (roles[0] as any).rules;
+    // The only namespaced Role: OpenShift's use of the hostmount-anyuid SCC.
+    for (const r of objects.filter((o) => o.kind === 'Role')) {
+      assert.deepEqual((r as any).rules, [{ apiGroups: ['security.openshift.io'], resources: ['securitycontextconstraints'], resourceNames: ['hostmount-anyuid'], verbs: ['use'] }]);
+    }
     // list and watch only: the exporter never gets an object by name, and writes nothing.
     assert.deepEqual(rules, [
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
@@ -162,9 +188,11 @@ for (const target of kustomizeTargets()) {
   });
 }
 
-test('vendor overlays set what their runtime needs', { skip }, () => {
+test('vendor overlays set what their runtime needs, and platforms whose default runtime is nvidia name no RuntimeClass', { skip }, () => {
   const nvidia = daemonSet(render('overlays/nvidia')).spec.template.spec;
   assert.equal(nvidia.runtimeClassName, 'nvidia');
+  for (const t of ['examples/eks-nvidia', 'examples/aks-nvidia']) assert.equal(daemonSet(render(t)).spec.template.spec.runtimeClassName, undefined, t);
+  for (const t of ['examples/gke-nvidia', 'examples/openshift-nvidia']) assert.equal(daemonSet(render(t)).spec.template.spec.runtimeClassName, 'nvidia', t);
   const env = Object.fromEntries(nvidia.containers[0].env.map((e: any) => [e.name, e.value]));
   assert.equal(env.NVIDIA_VISIBLE_DEVICES, 'all');
   assert.equal(env.NVIDIA_DRIVER_CAPABILITIES, 'utility');
@@ -180,4 +208,15 @@ test('kube-prometheus-stack component labels every monitoring object with the re
     assert.equal(o.metadata.labels?.release, 'kube-prometheus-stack', describe(o));
   }
   assert.equal(daemonSet(objects).metadata.labels?.release, undefined, 'only the monitoring objects');
+});
+
+test('GKE: a ResourceQuota admits the DaemonSet\'s critical priority class outside kube-system', { skip }, () => {
+  const objects = render('examples/gke-nvidia');
+  const priority = daemonSet(objects).spec.template.spec.priorityClassName;
+  const quotas = objects.filter((o) => o.kind === 'ResourceQuota');
+  assert.equal(quotas.length, 1);
+  assert.deepEqual(quotas[0]!.spec.scopeSelector.matchExpressions, [{ operator: 'In', scopeName: 'PriorityClass', values: [priority] }]);
+  assert.equal(quotas[0]!.metadata.namespace, daemonSet(objects).metadata.namespace);
+  const terms = daemonSet(objects).spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+  assert.ok(terms.some((t: any) => t.matchExpressions[0].key === 'cloud.google.com/gke-accelerator'));
 });

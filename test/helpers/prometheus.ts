@@ -1,6 +1,7 @@
 // Starts a real Prometheus (Debian's /usr/bin/prometheus) on a loopback port
 // with a throw-away storage directory, and queries it over its HTTP API.
-// Used by the observability end-to-end test and by `npm run demo`.
+// Used by the observability lab (test/helpers/observability-lab.ts), so by the
+// observability end-to-end tests and `npm run demo`.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,30 +16,6 @@ export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? 'prometheus';
 export function prometheusAvailable(): boolean {
   const r = spawnSync(PROMETHEUS_BIN, ['--version'], { encoding: 'utf8' });
   return !r.error && r.status === 0;
-}
-
-export interface ScrapeTarget {
-  readonly address: string;
-  readonly labels: Record<string, string>;
-}
-
-/**
- * A Prometheus config: one job scraping every target each second with
- * honor_labels (the exporter's namespace/pod labels must win), rules
- * evaluated each second.
- */
-export function prometheusConfig(job: string, targets: readonly ScrapeTarget[], ruleFiles: readonly string[]): string {
-  const statics = targets.map((t) => ({ targets: [t.address], labels: t.labels }));
-  // JSON is YAML; Prometheus reads it as its config.
-  return JSON.stringify(
-    {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: ruleFiles,
-      scrape_configs: [{ job_name: job, honor_labels: true, static_configs: statics }],
-    },
-    null,
-    2,
-  );
 }
 
 export interface QueryResult {

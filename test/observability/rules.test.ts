@@ -66,17 +66,21 @@ describe('alert and recording rules', () => {
     assert.deepEqual(names.filter((n) => !silent.has(n)), [], 'alerts without a test that sees them stay silent');
   });
 
-  it('give every alert a severity, summary, description and a runbook section that exists', () => {
+  it('give every alert a severity, summary, description and a runbook section that exists in the repository package.json names', () => {
     const runbooks = readFileSync(path.join(ROOT, 'docs/runbooks.md'), 'utf8');
-    const anchors = new Set([...runbooks.matchAll(/^## (\S+)$/gm)].map((m) => m[1]!.toLowerCase()));
+    // GitHub's heading anchors: lower case, punctuation other than - and _ removed, spaces to -.
+    const slug = (h: string) => h.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const anchors = new Set([...runbooks.matchAll(/^## (.+)$/gm)].map((m) => slug(m[1]!)));
+    const repo = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { repository: { url: string } }).repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+    assert.equal(repo, 'https://github.com/accelerator-exporter/accelerator-exporter');
     for (const a of alertRules(rulesYaml)) {
       assert.match(a.text, /\n\s+severity: (critical|warning|info)\n/, `${a.name}: severity`);
       assert.match(a.text, /\n\s+summary: \S/, `${a.name}: summary`);
       assert.match(a.text, /\n\s+description: \S/, `${a.name}: description`);
       const url = /\n\s+runbook_url: (\S+)/.exec(a.text)?.[1];
       assert.ok(url, `${a.name}: runbook_url`);
-      assert.ok(url.endsWith(`/docs/runbooks.md#${a.name.toLowerCase()}`), `${a.name}: runbook_url ${url} does not point at its own section`);
-      assert.ok(anchors.has(a.name.toLowerCase()), `${a.name}: docs/runbooks.md has no "## ${a.name}" section`);
+      assert.equal(url, `${repo}/blob/main/docs/runbooks.md#${slug(a.name)}`, `${a.name}: runbook_url does not point at its own section of this repository`);
+      assert.ok(anchors.has(new URL(url).hash.slice(1)), `${a.name}: docs/runbooks.md has no section with the anchor of ${url}`);
     }
   });
 

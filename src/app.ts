@@ -29,7 +29,8 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
     .map((f) => ({
       vendor: f.vendor,
       intervalMs: config.intervalMs,
-      backend: f.create({ runner: otel.traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs }, config.raw),
+      supersedes: f.supersedes,
+      backend: f.create({ runner: otel.traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs, intervalMs: config.intervalMs }, config.raw),
     }));
   if (entries.length === 0) log.warn('every backend is disabled; serving self metrics only');
 

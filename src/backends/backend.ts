@@ -39,6 +39,8 @@ export interface BackendDeps {
   readonly log: Logger;
   /** Bound for one tool run. */
   readonly timeoutMs: number;
+  /** The sampling interval (backends that sample "since the last time" use it for the first time). */
+  readonly intervalMs?: number;
 }
 
 export interface BackendFactory<O = Readonly<Record<string, string>>> {
@@ -46,6 +48,11 @@ export interface BackendFactory<O = Readonly<Record<string, string>>> {
   readonly vendor: Vendor;
   readonly defaultEnabled: boolean;
   readonly description: string;
+  /**
+   * Backends this one replaces while it serves devices (nvml reads the GPUs nvidia-smi would):
+   * the poller keeps those idle, and never exports both, so no device is exported twice.
+   */
+  readonly supersedes?: readonly string[];
   /** Flags of this backend (tool paths), merged into --help and the config. */
   readonly flags?: readonly FlagSpec[];
   /** Receives every flag's value by name. */

@@ -11,6 +11,8 @@ export interface PollerEntry {
   readonly backend: Backend;
   readonly vendor: Vendor;
   readonly intervalMs: number;
+  /** Backends this one replaces while it serves devices (BackendFactory.supersedes). */
+  readonly supersedes?: readonly string[];
 }
 
 export interface PollerOptions {
@@ -116,8 +118,31 @@ export class Poller {
     return slot.running;
   }
 
+  /** The backend that replaces this one, if any. */
+  private supersederOf(slot: Slot): Slot | undefined {
+    return this.slots.find((s) => s !== slot && s.entry.supersedes?.includes(slot.entry.backend.name));
+  }
+
+  /** Whether a superseding backend serves devices now, so this slot must neither sample nor be served. */
+  private superseded(slot: Slot, now: number): Slot | undefined {
+    const by = this.supersederOf(slot);
+    return by && this.servable(by, now) ? by : undefined;
+  }
+
   private async attempt(slot: Slot): Promise<void> {
     const { backend } = slot.entry;
+    const by = this.supersederOf(slot);
+    // Wait for the superseding backend's sample in flight, so that both never start together.
+    if (by?.running) await by.running;
+    if (by && this.superseded(slot, this.now())) {
+      if (slot.state !== 'no_data') slot.log.info({ by: by.entry.backend.name }, 'idle: another backend reads these devices');
+      slot.state = 'no_data';
+      slot.lastMessage = `${by.entry.backend.name} reads these devices`;
+      slot.lastGood = undefined;
+      slot.lastAttemptMs = this.now();
+      this.publish();
+      return;
+    }
     const controller = new AbortController();
     slot.controller = controller;
     const started = this.now();
@@ -161,7 +186,8 @@ export class Poller {
     slot.lastSuccessMs = at;
     slot.lastGood = reading;
     slot.suppressed = 0;
-    for (const d of reading.devices) if (d.id.pciBusId) this.known.set(d.id.pciBusId, d.id);
+    // Partitions share their parent's bus id; a lost device is named after the physical one.
+    for (const d of reading.devices) if (d.id.pciBusId && !d.id.parentUuid) this.known.set(d.id.pciBusId, d.id);
   }
 
   private fail(slot: Slot, err: unknown, at: number): void {
@@ -214,7 +240,7 @@ export class Poller {
     const health: DeviceHealth[] = [];
     const backends: BackendStatus[] = [];
     for (const slot of this.slots) {
-      const reading = this.servable(slot, now);
+      const reading = this.superseded(slot, now) ? undefined : this.servable(slot, now);
       if (reading) {
         devices.push(...reading.devices);
         if (reading.processes) {

@@ -178,6 +178,9 @@ export function attribute(input: AttributeInput): AttributionView {
   const memory = new Map<string, { ns: string; pod: string; ctr: string; uuid: string; bytes?: number }>();
   const seenOnDevice = new Map<string, Set<string>>();
   const foreign = new Set<string>();
+  /** A container's own share of a device: the sum of its processes' measured shares. */
+  const processShare = new Map<string, number>();
+  const measuredPerProcess = new Set<string>();
   // One cgroup read per process; the pods seen on each device guard the no-API guess below.
   const looks = new Map(input.processes.map((p) => [p.pid, input.lookupPid(p.pid)]));
   const podsOnDevice = new Map<string, Set<string>>();
@@ -204,11 +207,17 @@ export function attribute(input: AttributeInput): AttributionView {
     const cur = memory.get(mk) ?? { ...owner, uuid: proc.deviceUuid };
     if (proc.memoryUsedBytes !== undefined) cur.bytes = (cur.bytes ?? 0) + proc.memoryUsedBytes;
     memory.set(mk, cur);
+    if (proc.utilizationRatio !== undefined) processShare.set(mk, (processShare.get(mk) ?? 0) + proc.utilizationRatio);
   }
+  // Devices whose tool measures each process's share (NVML process utilisation samples).
+  for (const proc of input.processes) if (proc.utilizationRatio !== undefined) measuredPerProcess.add(proc.deviceUuid);
 
-  // Utilisation is a device-level value: it belongs to a container only when that container holds the device alone.
+  // Where the tool measures each process's share, a container's utilisation is the sum of its own processes'.
+  // Otherwise utilisation is a device-level value: it belongs to a container only when that container holds the device alone.
   const utilization = new Map<string, number>();
+  for (const [mk, share] of processShare) utilization.set(mk, Math.min(1, share));
   for (const d of input.devices) {
+    if (measuredPerProcess.has(d.id.uuid)) continue;
     if (d.utilizationRatio === undefined || sharedByDesign.has(d.id.uuid) || foreign.has(d.id.uuid)) continue;
     const h = holders.get(d.id.uuid);
     if (!h || h.size !== 1) continue;

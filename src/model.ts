@@ -146,6 +146,8 @@ export interface ProcessSample {
 export interface LostDevice {
   readonly pciBusId: string;
   readonly message: string;
+  /** The tool's index, where it names the device by index only (NVML before the device ever answered). */
+  readonly index?: string;
 }
 
 export interface BackendReading {

@@ -135,7 +135,7 @@ export class NvmlBackend implements Backend {
       } catch (err) {
         if (!(err instanceof DeviceLostError)) throw err;
         const known = this.identities.get(i);
-        lost.push({ pciBusId: known?.pciBusId ?? '', message: `GPU ${known?.index ?? i}: ${err.message}` });
+        lost.push({ pciBusId: known?.pciBusId ?? '', index: known?.index ?? String(i), message: err.message });
       }
     }
     await this.drainXids(signal, api, handles);

@@ -249,7 +249,7 @@ export class Poller {
         }
         for (const d of reading.devices) health.push({ id: d.id, up: 1 });
         for (const l of reading.lost) {
-          const id = this.known.get(l.pciBusId) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: '', model: '' };
+          const id = (l.pciBusId ? this.known.get(l.pciBusId) : undefined) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: l.index ?? '', model: '' };
           health.push({ id, up: 0, message: l.message });
         }
       }

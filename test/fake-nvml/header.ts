@@ -14,15 +14,17 @@ export function nvmlConstants(): Map<string, number> {
   const map = new Map<string, number>();
   const literal = (s: string): number | undefined => {
     const m = /^\(?\s*(0x[0-9a-f]+|\d+)(?:u|ul|ull|ll|l)*\s*\)?$/i.exec(s.trim());
-    return m ? Number(BigInt(m[1])) : undefined;
+    return m ? Number(BigInt(m[1]!)) : undefined;
   };
   for (const m of text.matchAll(/^\s*#define\s+(NVML_\w+|nvml\w+)\s+([^\s/]+)/gm)) {
-    const v = literal(m[2]) ?? map.get(m[2]);
-    if (v !== undefined) map.set(m[1], v);
+    const [, name, value] = m as unknown as [string, string, string];
+    const v = literal(value) ?? map.get(value);
+    if (v !== undefined) map.set(name, v);
   }
   for (const m of text.matchAll(/^\s*(NVML_\w+)\s*=\s*([^,/\n]+)/gm)) {
-    const v = literal(m[2]) ?? map.get(m[2].trim());
-    if (v !== undefined && !map.has(m[1])) map.set(m[1], v);
+    const [, name, value] = m as unknown as [string, string, string];
+    const v = literal(value) ?? map.get(value.trim());
+    if (v !== undefined && !map.has(name)) map.set(name, v);
   }
   cache = map;
   return map;

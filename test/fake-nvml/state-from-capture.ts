@@ -53,7 +53,7 @@ type Row = Map<string, string>;
 function csvRows(section: string | undefined): Row[] {
   if (!section) return [];
   const [headerLine, ...rows] = section.trimEnd().split('\n');
-  const header = parseHeader(headerLine);
+  const header = parseHeader(headerLine ?? '');
   return rows
     .filter((r) => r.trim())
     .map((r) => {
@@ -70,8 +70,8 @@ function qFields(section: string | undefined): Map<string, string> {
   for (const line of section.split('\n')) {
     const m = /^(\s*)(\S.*?)\s*(?::\s(.*))?$/.exec(line);
     if (!m || !m[2] || line.startsWith('=')) continue;
-    const indent = m[1].length;
-    while (stack.length && stack[stack.length - 1].indent >= indent) stack.pop();
+    const indent = (m[1] ?? '').length;
+    while (stack.length && stack[stack.length - 1]!.indent >= indent) stack.pop();
     const label = m[2].replace(/\s*:$/, '');
     const path = [...stack.map((s) => s.label), label].join(' / ');
     if (m[3] !== undefined) {
@@ -93,7 +93,7 @@ function scaled(v: string, factor: number): string {
   const [i, f = ''] = v.split('.');
   const digits = String(factor).length - 1;
   if (10 ** digits === factor && f.length <= digits) return String(BigInt(i + f.padEnd(digits, '0')));
-  return String(BigInt(i) * BigInt(factor));
+  return String(BigInt(i!) * BigInt(factor));
 }
 
 function enabled(v: string): string | undefined {
@@ -106,7 +106,7 @@ function enabled(v: string): string | undefined {
 function epochMicros(ts: string): string | undefined {
   const m = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3})$/.exec(ts);
   if (!m) return undefined;
-  const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
+  const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!);
   return String(BigInt(ms) * 1000n);
 }
 
@@ -125,7 +125,7 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const q = qFields(sections.get(`${state} :: query`));
   if (!gpuRows.length) throw new Error(`${file} has no "${state} :: query-gpu" section`);
 
-  const driver = version.get('DRIVER version') ?? version.get('KMD version') ?? gpuRows[0].get('driver_version')!;
+  const driver = version.get('DRIVER version') ?? version.get('KMD version') ?? gpuRows[0]!.get('driver_version')!;
   w.comment(`capabilities :: version: DRIVER version`);
   w.set('nvmlSystemGetDriverVersion', driver);
   if (version.get('NVML version')) {
@@ -135,7 +135,7 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const cuda = /^(\d+)\.(\d+)$/.exec(version.get('CUDA Version') ?? '');
   if (cuda) {
     w.comment(`capabilities :: version: CUDA Version ${cuda[0]} as NVML encodes it (1000 * major + 10 * minor)`);
-    w.set('nvmlSystemGetCudaDriverVersion', 1000 * +cuda[1] + 10 * +cuda[2]);
+    w.set('nvmlSystemGetCudaDriverVersion', 1000 * +cuda[1]! + 10 * +cuda[2]!);
   }
   const count = gpuRows.length * gpus;
   w.comment(`${state} :: query-gpu: one row per GPU${gpus > 1 ? ` x ${gpus}` : ''}`);
@@ -145,6 +145,7 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   for (let g = 0; g < gpus; g++) {
     for (const row of gpuRows) {
       deviceState(w, `device.${index}.`, row, q, apps, sections, state, g);
+      migState(w, `device.${index}.`, row, sections, state, g);
       index++;
     }
   }
@@ -172,9 +173,9 @@ function deviceState(
     w.set(p + key, value);
   };
   const field = (name: string) => row.get(name) ?? '[N/A]';
-  const str = (name: string) => {
+  const str = (name: string): string => {
     const v = field(name);
-    return v in SENTINELS ? SENTINELS[v] : v;
+    return SENTINELS[v] ?? v;
   };
   const fromQ = (key: string, label: string, value: string | undefined, how = '') => {
     if (value === undefined) return;
@@ -200,7 +201,7 @@ function deviceState(
   const bus = /^([0-9A-F]{8}):([0-9A-F]{2}):([0-9A-F]{2})\.(\d)$/i.exec(busId);
   put('nvmlDeviceGetPciInfo.busId', 'pci.bus_id', busId, g ? 'constructed copy: bus 0x10 + copy number' : '');
   if (bus) {
-    put('nvmlDeviceGetPciInfo.busIdLegacy', 'pci.bus_id', `${bus[1].slice(4)}:${bus[2]}:${bus[3]}.${bus[4]}`, 'legacy format %04X:%02X:%02X.0');
+    put('nvmlDeviceGetPciInfo.busIdLegacy', 'pci.bus_id', `${bus[1]!.slice(4)}:${bus[2]}:${bus[3]}.${bus[4]}`, 'legacy format %04X:%02X:%02X.0');
     put('nvmlDeviceGetPciInfo.domain', 'pci.domain', `0x${bus[1]}`, 'from the bus id');
     put('nvmlDeviceGetPciInfo.bus', 'pci.bus', `0x${bus[2]}`, 'from the bus id');
     put('nvmlDeviceGetPciInfo.device', 'pci.device', `0x${bus[3]}`, 'from the bus id');
@@ -254,8 +255,8 @@ function deviceState(
     ['nvmlDeviceGetJpgUtilization', 'utilization.jpeg'],
     ['nvmlDeviceGetOfaUtilization', 'utilization.ofa'],
   ]) {
-    const v = num(field(f), '%');
-    put(`${fn}.utilization`, f, v);
+    const v = num(field(f!), '%');
+    put(`${fn}.utilization`, f!, v);
     if (v && !v.startsWith('!')) {
       w.comment(`constructed: the capture has no sampling period; 1/6 s, the shortest the NVML docs name`);
       w.set(`${p}${fn}.samplingPeriodUs`, 166667);
@@ -357,11 +358,11 @@ function deviceState(
     ['retired_pages.single_bit_ecc.count', 'NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS'],
     ['retired_pages.double_bit.count', 'NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR'],
   ]) {
-    const n = num(field(f));
+    const n = num(field(f!));
     if (n === undefined) continue;
     // The capture prints counts, not addresses: constructed distinct page addresses stand in.
     const v = n.startsWith('!') ? n : Array.from({ length: Number(n) }, (_, i) => `0x${(0x1000 * (i + 1)).toString(16)}`).join(',');
-    put(`nvmlDeviceGetRetiredPages.${cause}`, f, v, n.startsWith('!') ? '' : 'count as printed; addresses constructed');
+    put(`nvmlDeviceGetRetiredPages.${cause}`, f!, v, n.startsWith('!') ? '' : 'count as printed; addresses constructed');
   }
   put('nvmlDeviceGetRetiredPagesPendingStatus', 'retired_pages.pending', enabled(field('retired_pages.pending')));
   put('nvmlDeviceGetRemappedRows.corrRows', 'remapped_rows.correctable', num(field('remapped_rows.correctable')));
@@ -405,12 +406,19 @@ function deviceState(
 
   // Processes: query-compute-apps rows of this GPU (MiB x 2^20).
   const mine = apps.filter((a) => a.get('gpu_uuid') === str('uuid'));
+  const qProcs = qProcesses(qBlock(sections, state, row.get('pci.bus_id') ?? ''));
   mine.forEach((a, k) => {
     const pid = Number(a.get('pid')) + g * 100000;
     w.comment(`${state} :: query-compute-apps: pid=${a.get('pid')} used_gpu_memory=${a.get('used_gpu_memory')}${g ? ' (pid + copy x 100000)' : ''}`);
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.pid`, pid);
     const mem = mib(a.get('used_gpu_memory') ?? '');
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.usedGpuMemory`, mem && !mem.startsWith('!') ? mem : '0xFFFFFFFFFFFFFFFF');
+    const inst = qProcs.find((pr) => pr.pid === a.get('pid') && /^\d+$/.test(pr.gi) && /^\d+$/.test(pr.ci));
+    if (inst) {
+      w.comment(`${state} :: query (-q) Processes: Process ID=${inst.pid} GPU instance ID=${inst.gi} Compute instance ID=${inst.ci}`);
+      w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.gpuInstanceId`, inst.gi);
+      w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.computeInstanceId`, inst.ci);
+    }
   });
 
   // Per-process utilisation: the last `nvidia-smi pmon` sample of each pid with one ('-' = none).
@@ -419,14 +427,138 @@ function deviceState(
   for (const l of pmon) {
     const c = l.trim().split(/\s+/);
     if (c[0] !== row.get('index')) continue;
-    if (c.slice(3, 9).some((x) => x !== '-')) last.set(c[1], c);
+    if (c.slice(3, 9).some((x) => x !== '-')) last.set(c[1]!, c);
   }
   [...last.values()].forEach((c, k) => {
     w.comment(`${state} :: pmon: gpu=${c[0]} pid=${c[1]} sm=${c[3]} mem=${c[4]} enc=${c[5]} dec=${c[6]} jpg=${c[7]} ofa=${c[8]} ('-' as 0)`);
     const pu = `${p}nvmlDeviceGetProcessUtilization.${k}`;
     w.set(`${pu}.pid`, Number(c[1]) + g * 100000);
-    ['smUtil', 'memUtil', 'encUtil', 'decUtil', 'jpgUtil', 'ofaUtil'].forEach((m, i) => w.set(`${pu}.${m}`, c[3 + i] === '-' ? 0 : c[3 + i]));
+    ['smUtil', 'memUtil', 'encUtil', 'decUtil', 'jpgUtil', 'ofaUtil'].forEach((m, i) => w.set(`${pu}.${m}`, c[3 + i] === '-' ? 0 : (c[3 + i] ?? 0)));
   });
+}
+
+/** The lines of one GPU's block in `nvidia-smi -q`, without the `GPU <bus id>` title. */
+function qBlock(sections: Map<string, string>, state: string, busId: string): string[] {
+  const lines = (sections.get(`${state} :: query`) ?? '').split('\n');
+  const start = lines.indexOf(`GPU ${busId}`);
+  if (start < 0) return [];
+  const out: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (/^\S/.test(l)) break;
+    out.push(l);
+  }
+  return out;
+}
+
+/** Sub-blocks of a -q block titled with `title` at four spaces, dedented. */
+function qSubBlocks(block: string[], title: string): string[][] {
+  const out: string[][] = [];
+  let cur: string[] | undefined;
+  for (const l of block) {
+    if (l === `    ${title}` || l.trimEnd() === `    ${title}`) {
+      cur = [];
+      out.push(cur);
+    } else if (cur && /^ {8}/.test(l)) cur.push(l.slice(8));
+    else cur = undefined;
+  }
+  return out;
+}
+
+/**
+ * MIG devices: `nvidia-smi -q` gives each one's index, GPU and compute
+ * instance ids, engine counts and memory; `nvidia-smi -L` its profile and
+ * UUID; the -q Processes list which instance each process runs in.
+ */
+function migState(w: StateWriter, p: string, row: Row, sections: Map<string, string>, state: string, g: number): void {
+  const busId = row.get('pci.bus_id') ?? '';
+  const block = qBlock(sections, state, busId);
+  const migs = qSubBlocks(block, 'MIG Device').map((b) => qFields(b.join('\n')));
+  if (!migs.length) return;
+  const list = sections.get('capabilities :: list') ?? '';
+  const gpuIndex = row.get('index');
+  const listed = new Map<string, { profile: string; uuid: string }>();
+  let inGpu = false;
+  for (const l of list.split('\n')) {
+    const gm = /^GPU (\d+):/.exec(l);
+    if (gm) inGpu = gm[1] === gpuIndex;
+    const m = /^\s+MIG (\S+)\s+Device\s+(\d+): \(UUID: (MIG-[^)]+)\)/.exec(l);
+    if (inGpu && m) listed.set(m[2]!, { profile: m[1]!, uuid: m[3]! });
+  }
+  const src = `${state} :: query (-q) MIG Device`;
+  w.comment(`${state} :: query (-q): ${migs.length} MIG Device blocks; nvidia-smi cannot create more than 7 instances on this GPU`);
+  w.set(`${p}nvmlDeviceGetMaxMigDeviceCount`, 7);
+  const procs = qProcesses(block);
+  for (const m of migs) {
+    const idx = m.get('Index');
+    if (idx === undefined) continue;
+    const mp = `${p}mig.${idx}.`;
+    const gi = m.get('GPU Instance ID')!;
+    const ci = m.get('Compute Instance ID')!;
+    const l = listed.get(idx);
+    w.comment(`---- MIG device ${idx} of GPU ${p.slice(7, -1)}`);
+    if (l) {
+      const uuid = g ? l.uuid.slice(0, -4) + g.toString(16).padStart(4, '0') : l.uuid;
+      w.comment(`capabilities :: list (-L): MIG ${l.profile} Device ${idx}: (UUID: ${l.uuid})${g ? ' (constructed copy: last four hex digits = copy number)' : ''}`);
+      w.set(`${mp}nvmlDeviceGetUUID`, uuid);
+      w.comment(`name as NVML forms it for a MIG device: "<GPU name> MIG <profile>" (profile from -L)`);
+      w.set(`${mp}nvmlDeviceGetName`, `${row.get('name')} MIG ${l.profile}`);
+    }
+    w.comment(`${src}: GPU Instance ID=${gi}, Compute Instance ID=${ci}`);
+    w.set(`${mp}nvmlDeviceGetGpuInstanceId`, gi);
+    w.set(`${mp}nvmlDeviceGetComputeInstanceId`, ci);
+    const mem = (k: string) => mib(m.get(`Shared FB Memory Usage / ${k}`) ?? '[N/A]');
+    w.comment(`${src}: Shared FB Memory Usage total/reserved/used/free = ${['Total', 'Reserved', 'Used', 'Free'].map((k) => m.get(`Shared FB Memory Usage / ${k}`)).join(' / ')} (MiB x 1048576)`);
+    for (const [k, f] of [
+      ['total', 'Total'],
+      ['reserved', 'Reserved'],
+      ['used', 'Used'],
+      ['free', 'Free'],
+    ])
+      w.set(`${mp}nvmlDeviceGetMemoryInfo.${k}`, mem(f!) ?? '!NOT_SUPPORTED');
+    const attr = (k: string) => m.get(`Device Attributes / Shared / ${k}`);
+    const slices = l ? /^(?:(\d+)c\.)?(\d+)g\./.exec(l.profile) : null;
+    w.comment(`${src}: Device Attributes / Shared counts; slice counts from the -L profile ${l?.profile}; memorySizeMB = Shared FB Memory Total`);
+    w.set(`${mp}nvmlDeviceGetAttributes.multiprocessorCount`, attr('Multiprocessor count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedCopyEngineCount`, attr('Copy Engine count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedDecoderCount`, attr('Decoder count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedEncoderCount`, attr('Encoder count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedJpegCount`, attr('JPG count') ?? 0);
+    w.set(`${mp}nvmlDeviceGetAttributes.sharedOfaCount`, attr('OFA count') ?? 0);
+    if (slices) {
+      w.set(`${mp}nvmlDeviceGetAttributes.gpuInstanceSliceCount`, slices[2]!);
+      w.set(`${mp}nvmlDeviceGetAttributes.computeInstanceSliceCount`, slices[1] ?? slices[2]!);
+    }
+    const total = num(m.get('Shared FB Memory Usage / Total') ?? '', 'MiB');
+    if (total && !total.startsWith('!')) w.set(`${mp}nvmlDeviceGetAttributes.memorySizeMB`, total);
+    procs
+      .filter((pr) => pr.gi === gi && pr.ci === ci)
+      .forEach((pr, k) => {
+        w.comment(`${state} :: query (-q) Processes: GPU instance ID=${pr.gi} Compute instance ID=${pr.ci} Process ID=${pr.pid} Used GPU Memory=${pr.mem}`);
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.pid`, Number(pr.pid) + g * 100000);
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.usedGpuMemory`, mib(pr.mem) ?? '0xFFFFFFFFFFFFFFFF');
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.gpuInstanceId`, pr.gi);
+        w.set(`${mp}nvmlDeviceGetComputeRunningProcesses.${k}.computeInstanceId`, pr.ci);
+      });
+  }
+}
+
+/** The Processes list of a -q GPU block. */
+function qProcesses(block: string[]): { gi: string; ci: string; pid: string; mem: string }[] {
+  const out: { gi: string; ci: string; pid: string; mem: string }[] = [];
+  let gi = 'N/A', ci = 'N/A';
+  let cur: { gi: string; ci: string; pid: string; mem: string } | undefined;
+  const start = block.findIndex((l) => l.trim() === 'Processes');
+  if (start < 0) return out;
+  for (const l of block.slice(start + 1)) {
+    if (/^ {4}\S/.test(l)) break;
+    const m = /^\s+(GPU instance ID|Compute instance ID|Process ID|Used GPU Memory)\s+:\s(.*)$/.exec(l);
+    if (!m) continue;
+    if (m[1] === 'GPU instance ID') gi = m[2]!.trim();
+    else if (m[1] === 'Compute instance ID') ci = m[2]!.trim();
+    else if (m[1] === 'Process ID') out.push((cur = { gi, ci, pid: m[2]!.trim(), mem: '[N/A]' }));
+    else if (cur) cur.mem = m[2]!.trim();
+  }
+  return out;
 }
 
 function safeConst(name: string): string | undefined {

@@ -63,7 +63,7 @@ export function buildFakeNvml(): Promise<string> {
  */
 export function buildNvmlDump(): Promise<string> {
   return once('dump', () =>
-    compile('nvml-dump', [join(ROOT, 'nvml-dump.c')], ['-O2', '-Wall', '-Wextra', '-Werror'], ['-ldl']),
+    compile('nvml-dump', [join(ROOT, 'nvml-dump.c')], ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread'], ['-ldl']),
   );
 }
 

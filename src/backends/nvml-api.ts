@@ -245,4 +245,9 @@ export interface NvmlApi {
   gpmMetricsGet(s1: GpmSampleHandle, s2: GpmSampleHandle, metricIds: readonly number[]): Promise<Result<GpmMetricResult[]>>;
   /** Handles are compared by address (an event names its device by handle). */
   sameDevice(a: DeviceHandle, b: DeviceHandle): boolean;
+  /**
+   * Ends the process at once with this status (C `_exit`). Needed while a call is
+   * blocked in the driver: Node's normal exit waits for the thread making it, forever.
+   */
+  exitNow(code: number): void;
 }

@@ -146,9 +146,15 @@ export class NvmlBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    // A call still blocked in the driver: shutting down under it is worse than leaking the handles at exit.
-    if (!this.api || !this.initialized || this.pending > 0) return;
+    if (!this.api || !this.initialized) return;
     const api = this.api;
+    if (this.pending > 0) {
+      // A call still blocked in the driver: shutting NVML down under it could block too, and
+      // Node's exit waits for the blocked thread forever, so the process ends without that wait.
+      this.log.warn({ blockedSeconds: Math.round((Date.now() - this.pendingSince) / 1000) }, 'an NVML call is still blocked in the driver; exiting without waiting for it');
+      process.once('exit', (code) => api.exitNow(code));
+      return;
+    }
     for (const state of this.gpm.values()) for (const s of state.buffers) await api.gpmSampleFree(s);
     if (this.events !== undefined) await api.eventSetFree(this.events);
     await api.shutdown();

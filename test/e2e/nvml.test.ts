@@ -40,6 +40,26 @@ interface Scenario {
 const SCENARIOS: readonly Scenario[] = [
   { golden: 'nvml/h100-load.prom', state: () => state(CAPTURES.h100) },
   { golden: 'nvml/h100-idle.prom', state: () => state(CAPTURES.h100, [], { state: 'idle' }) },
+  // What no capture holds, constructed: energy, interconnect byte counters, NVLink errors.
+  {
+    golden: 'nvml/h100-interconnect.prom',
+    state: () =>
+      state(CAPTURES.h100, [
+        '# constructed: energy since driver load (mJ), PCIe byte counters, NVLink data KiB on links 0 and 1, NVLink error totals',
+        'device.0.nvmlDeviceGetTotalEnergyConsumption=987654321',
+        'device.0.nvmlDeviceGetFieldValues.197=ull:1099511627776',
+        'device.0.nvmlDeviceGetFieldValues.198=ull:549755813888',
+        'device.0.nvmlDeviceGetFieldValues.138.0=ull:1000',
+        'device.0.nvmlDeviceGetFieldValues.138.1=ull:3000',
+        'device.0.nvmlDeviceGetFieldValues.139.0=ull:2000',
+        'device.0.nvmlDeviceGetFieldValues.139.1=ull:4000',
+        'device.0.nvmlDeviceGetFieldValues.38=ull:1',
+        'device.0.nvmlDeviceGetFieldValues.45=ull:2',
+        'device.0.nvmlDeviceGetFieldValues.52=ull:3',
+        'device.0.nvmlDeviceGetFieldValues.59=ull:0',
+        'device.0.nvmlDeviceGetFieldValues.160=ull:0',
+      ]),
+  },
   { golden: 'nvml/h100-mig-load.prom', state: () => state(CAPTURES.h100mig) },
   { golden: 'nvml/rtx-2080-super-610-load.prom', state: () => state(CAPTURES.rtx2080) },
   // A GPU that fell off the bus before the exporter ever read it: known by its index only.
@@ -96,7 +116,7 @@ describe('nvml end to end', { concurrency: 4 }, () => {
   it('counts XID errors injected while running, per device and code', async () => {
     const events = path.join(dir, `events-${n++}`);
     writeFileSync(events, '');
-    const file = state(CAPTURES.h100, ['# constructed: both GPUs deliver critical XID events', 'device.0.nvmlDeviceGetSupportedEventTypes=0x8', 'device.1.nvmlDeviceGetSupportedEventTypes=0x8', `events_file=${events}`]);
+    const file = state(CAPTURES.h100, ['# constructed: both GPUs deliver critical XID events', 'device.0.nvmlDeviceGetSupportedEventTypes=0x8', 'device.1.nvmlDeviceGetSupportedEventTypes=0x8', `events_file=${events}`], { gpus: 2 });
     const e = await startExporter(['--collect.interval=500ms', `--nvml.library=${lib}`], { FAKE_NVML_STATE: file });
     try {
       const first = await firstSample(e, 'nvml');
@@ -131,7 +151,7 @@ describe('nvml end to end', { concurrency: 4 }, () => {
       `${prefix}nvmlGpmMetricsGet.60=300`,
       `${prefix}nvmlGpmMetricsGet.61=400`,
     ];
-    const file = state(CAPTURES.h100mig, ['# constructed: GPM on GPU 0 and its first MIG instance; GPU 1 unsupported', 'device.0.nvmlGpmQueryDeviceSupport=1', ...gpm('device.0.', 60), ...gpm('device.0.mig.0.', 20)]);
+    const file = state(CAPTURES.h100mig, ['# constructed: GPM on GPU 0 and its first MIG instance; GPU 1 unsupported', 'device.0.nvmlGpmQueryDeviceSupport=1', ...gpm('device.0.', 60), ...gpm('device.0.mig.0.', 20)], { gpus: 2 });
     const e = await startExporter(['--collect.interval=1h', `--nvml.library=${lib}`], { FAKE_NVML_STATE: file });
     try {
       const body = await firstSample(e, 'nvml');
@@ -156,10 +176,11 @@ describe('nvml end to end', { concurrency: 4 }, () => {
 
   it('never starts a process, and nvidia-smi stays idle while NVML reads the GPUs', async () => {
     const log = path.join(dir, `smi-runs-${n++}.log`);
-    const file = state(CAPTURES.h100);
+    const file = state(CAPTURES.h100, [], { gpus: 2 });
     const e = await startExporter(['--collect.interval=300ms', `--nvml.library=${lib}`, `--nvidia-smi.path=${FAKE_SMI}`], {
       FAKE_NVML_STATE: file,
       FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100,
+      FAKE_NVIDIA_SMI_GPUS: '2',
       FAKE_NVIDIA_SMI_LOG: log,
     });
     try {
@@ -187,7 +208,7 @@ describe('nvml end to end', { concurrency: 4 }, () => {
 
   it('falls back to nvidia-smi when the driver is not loaded, with one series per GPU', async () => {
     const file = state(CAPTURES.h100, ['# constructed: nvmlInit without a kernel driver', 'nvmlInit=!DRIVER_NOT_LOADED']);
-    const e = await startExporter(['--collect.interval=1h', `--nvml.library=${lib}`, `--nvidia-smi.path=${FAKE_SMI}`], { FAKE_NVML_STATE: file, FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100 });
+    const e = await startExporter(['--collect.interval=1h', `--nvml.library=${lib}`, `--nvidia-smi.path=${FAKE_SMI}`], { FAKE_NVML_STATE: file, FAKE_NVIDIA_SMI_CAPTURE: CAPTURES.h100, FAKE_NVIDIA_SMI_GPUS: '2' });
     try {
       const body = await scrapeUntil(e, 'both samples', (b) => sampleValue(b, 'accelerator_exporter_backend_state', { backend: 'nvidia-smi', state: 'ok' }) === 1);
       assert.equal(sampleValue(body, 'accelerator_exporter_backend_state', { backend: 'nvml', state: 'no_data' }), 1);

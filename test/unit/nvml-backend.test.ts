@@ -28,6 +28,8 @@ function standIn(over: Partial<Record<keyof NvmlApi, (...a: any[]) => unknown>>,
   };
   return new Proxy({} as NvmlApi, {
     get(_, name: string) {
+      // Not a thenable: the loader's promise resolves to this object.
+      if (name === 'then') return undefined;
       const f = (over as Record<string, unknown>)[name] ?? (base as Record<string, unknown>)[name];
       return (...args: unknown[]) => {
         calls.push(name);

@@ -16,6 +16,7 @@ import type { Snapshot } from '../src/collect/snapshot.ts';
 import { answerQuery, readCapture } from '../test/fake-tools/lib/capture.mjs';
 import { parseGpuRows, parseHelpQuery, planQuery } from '../src/backends/nvidia-smi-fields.ts';
 import { benchAttribution } from './attribution.ts';
+import { benchNvml, printNvml } from './nvml.ts';
 
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 1000);
 const STEADY_S = Number(process.env.BENCH_STEADY_SECONDS ?? 30);
@@ -194,3 +195,5 @@ console.log('| step | cost |');
 console.log('| --- | ---: |');
 for (const r of await benchAttribution()) console.log(`| ${r.name} | ${fmt(r.value, 3)} ${r.unit} |`);
 process.exit(0);
+
+printNvml(await benchNvml());

@@ -73,7 +73,7 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-describe('nvml end to end', { concurrency: 4 }, () => {
+describe('nvml end to end', { concurrency: 2 }, () => {
   before(async () => {
     lib = await buildFakeNvml();
     dir = mkdtempSync(path.join(tmpdir(), 'ae-nvml-'));

@@ -67,7 +67,11 @@ export async function startExporter(args: readonly string[], env: Record<string,
     proc.once('exit', (code) => reject(new Error(`exporter exited with ${code} before listening: ${stderr}`)));
     setTimeout(() => reject(new Error(`exporter did not listen within 15s: ${stderr}`)), 15_000).unref();
   });
-  const port = await listening;
+  // A process that never listened must not outlive the test (it would load the machine for the others).
+  const port = await listening.catch((err: unknown) => {
+    proc.kill('SIGKILL');
+    throw err;
+  });
   const url = `http://127.0.0.1:${port}`;
   return {
     url,

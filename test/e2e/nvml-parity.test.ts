@@ -36,7 +36,7 @@ const CASES = [
   { title: 'RTX 2080 SUPER on driver 610', capture: 'capture_rtx-2080-super_610.57.04_linux.txt', state: 'load' as const },
 ];
 
-describe('nvml and nvidia-smi agree on the same device state', { concurrency: 2 }, () => {
+describe('nvml and nvidia-smi agree on the same device state', { concurrency: 1 }, () => {
   let lib: string;
   let dir: string;
   before(async () => {
@@ -51,10 +51,11 @@ describe('nvml and nvidia-smi agree on the same device state', { concurrency: 2 
       const stateFile = path.join(dir, `${c.title.replace(/\W+/g, '-')}.txt`);
       writeFakeNvmlState(stateFile, captureState(capture, { state: c.state }));
       const smiEnv = { FAKE_NVIDIA_SMI_CAPTURE: capture, ...(c.state === 'idle' ? { FAKE_NVIDIA_SMI_STATE: 'idle' } : {}) };
-      const [smi, nvml] = await Promise.all([
-        startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`], smiEnv),
-        startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--nvml.library=${lib}`], { FAKE_NVML_STATE: stateFile }),
-      ]);
+      const smi = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--nvidia-smi.path=${path.join(FAKE_TOOLS, 'nvidia-smi')}`], smiEnv);
+      const nvml = await startExporter(['--collect.interval=1h', '--collect.timeout=20s', `--nvml.library=${lib}`], { FAKE_NVML_STATE: stateFile }).catch(async (err: unknown) => {
+        await smi.stop();
+        throw err;
+      });
       try {
         const [a, b] = await Promise.all([firstSample(smi, 'nvidia-smi'), firstSample(nvml, 'nvml')]);
         const fromSmi = deviceSeries(a);

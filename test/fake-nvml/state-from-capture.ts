@@ -125,8 +125,11 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const q = qFields(sections.get(`${state} :: query`));
   if (!gpuRows.length) throw new Error(`${file} has no "${state} :: query-gpu" section`);
 
-  const driver = version.get('DRIVER version') ?? version.get('KMD version') ?? gpuRows[0]!.get('driver_version')!;
-  w.comment(`capabilities :: version: DRIVER version`);
+  // 610+ prints a deprecation notice as `DRIVER version`; the version itself is `KMD version` there.
+  const driverLine = version.get('DRIVER version');
+  const kmd = version.get('KMD version');
+  const driver = (driverLine && !/deprecated/i.test(driverLine) ? driverLine : kmd) ?? driverLine ?? gpuRows[0]!.get('driver_version')!;
+  w.comment(`capabilities :: version: ${driver === kmd && driver !== driverLine ? 'KMD version' : 'DRIVER version'}`);
   w.set('nvmlSystemGetDriverVersion', driver);
   if (version.get('NVML version')) {
     w.comment(`capabilities :: version: NVML version`);
@@ -270,6 +273,11 @@ function deviceState(
   put('nvmlDeviceGetTemperature.NVML_TEMPERATURE_GPU', 'temperature.gpu', num(field('temperature.gpu')));
   put('nvmlDeviceGetMarginTemperature', 'temperature.gpu.tlimit', num(field('temperature.gpu.tlimit')));
   put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_MEMORY_TEMP')}`, 'temperature.memory', ui(num(field('temperature.memory'))), 'NVML_FI_DEV_MEMORY_TEMP');
+
+  // nvidia-smi prints NVML_FI_DEV_GET_GPU_RECOVERY_ACTION's enum by name.
+  const RECOVERY: Record<string, string> = { None: '0', 'GPU Reset': '1', 'Node Reboot': '2', 'Drain P2P': '3', 'Drain and Reset': '4' };
+  const recovery = field('gpu_recovery_action');
+  put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_GET_GPU_RECOVERY_ACTION')}`, 'gpu_recovery_action', RECOVERY[recovery] !== undefined ? `ui:${RECOVERY[recovery]}` : ui(num(recovery)), 'NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, by name');
 
   // Power (W with two decimals, times 1000: NVML counts mW).
   put('nvmlDeviceGetPowerUsage', 'power.draw', mw(field('power.draw')), 'W x 1000');

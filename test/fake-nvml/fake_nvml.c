@@ -135,7 +135,27 @@ static int load_state(void) {
     return 0;
 }
 
+/*
+ * $FAKE_NVML_RELOAD_MS: check the state file for changes at most this often
+ * (default 0: on every call, so a test sees its change on the next call). The
+ * benchmark sets it so that the fake's stat() calls stay out of the
+ * exporter's measured CPU.
+ */
 static void maybe_reload(void) {
+    static long interval_ms = -1;
+    static struct timespec last;
+    if (interval_ms < 0) {
+        const char *e = getenv("FAKE_NVML_RELOAD_MS");
+        interval_ms = e && *e ? strtol(e, NULL, 10) : 0;
+        if (interval_ms < 0) interval_ms = 0;
+    }
+    if (interval_ms > 0 && kvs) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+        long elapsed = (now.tv_sec - last.tv_sec) * 1000L + (now.tv_nsec - last.tv_nsec) / 1000000L;
+        if (elapsed < interval_ms) return;
+        last = now;
+    }
     const char *path = state_path();
     struct stat sb;
     if (!path || stat(path, &sb) != 0) return;
@@ -341,7 +361,7 @@ static void log_call(const char *fn) {
     }
 }
 
-static nvmlReturn_t begin_sys(ctx_t *c, const char *fn) {
+static nvmlReturn_t begin(ctx_t *c, const char *fn, int device_call) {
     c->fn = fn;
     c->prefix[0] = 0;
     c->dev = -1;
@@ -350,15 +370,17 @@ static nvmlReturn_t begin_sys(ctx_t *c, const char *fn) {
     log_call(fn);
     if (!init_count) return NVML_ERROR_UNINITIALIZED;
     maybe_reload();
-    maybe_hang(c);
+    if (!device_call) maybe_hang(c); /* a device call hangs once, in begin_dev, where the device is known */
     const char *v = lookup(fn);
     if (v && *v == '!') return parse_error(v);
     return NVML_SUCCESS;
 }
 
+static nvmlReturn_t begin_sys(ctx_t *c, const char *fn) { return begin(c, fn, 0); }
+
 /* Common entry of every per-device call: init, reload, hang, lost, overrides. */
 static nvmlReturn_t begin_dev(ctx_t *c, const char *fn, nvmlDevice_t d) {
-    nvmlReturn_t r = begin_sys(c, fn);
+    nvmlReturn_t r = begin(c, fn, 1);
     if (r != NVML_SUCCESS) return r;
     if (!valid_handle(d)) return NVML_ERROR_INVALID_ARGUMENT;
     c->dev = (int)d->index;
@@ -533,6 +555,15 @@ EXPORT nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *v) {
     BEGIN_SYS("nvmlSystemGetCudaDriverVersion");
     NEED(v);
     GET_INT(c, v, "%s", "");
+    return end(c, NVML_SUCCESS);
+}
+
+/* `nvmlSystemGetProcessName.<pid>`; a pid the state does not name is NOT_FOUND, as for a process that has exited. */
+EXPORT nvmlReturn_t nvmlSystemGetProcessName(unsigned int pid, char *name, unsigned int length) {
+    BEGIN_SYS("nvmlSystemGetProcessName");
+    const char *v = lookupf("nvmlSystemGetProcessName.%u", pid);
+    if (!v) return end(c, NVML_ERROR_NOT_FOUND);
+    GET_STR(c, name, length, ".%u", pid);
     return end(c, NVML_SUCCESS);
 }
 
@@ -720,13 +751,12 @@ EXPORT nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, nvmlMemory_t *m) {
     BEGIN_DEV("nvmlDeviceGetMemoryInfo", d);
     NEED(m);
     nvmlMemory_t o;
-    unsigned long long reserved;
     GET_ULL(c, &o.total, ".total");
     GET_ULL(c, &o.free, ".free");
     GET_ULL(c, &o.used, ".used");
-    GET_ULL(c, &reserved, ".reserved");
-    /* v1 counts the reserved memory as used (header: "Sum of Reserved and Allocated"). */
-    o.used += reserved;
+    /* v1 counts the reserved memory as used (header: "Sum of Reserved and Allocated"); v1 has no reserved of its own, so a state without one still answers. */
+    const char *reserved = lookupf("%snvmlDeviceGetMemoryInfo.reserved", c->prefix);
+    if (reserved && *reserved != '!') o.used += strtoull(reserved, NULL, 0);
     *m = o;
     return end(c, NVML_SUCCESS);
 }
@@ -1101,20 +1131,43 @@ EXPORT nvmlReturn_t nvmlDeviceGetMPSComputeRunningProcesses(nvmlDevice_t d, unsi
 
 /*
  * Process utilisation samples: `<prefix>nvmlDeviceGetProcessUtilization.<k>.
- * {pid,smUtil,memUtil,encUtil,decUtil,jpgUtil,ofaUtil}`, served by both calls.
- * Each sample is stamped with the time of the call, so a caller passing the
- * timestamp it last saw gets the samples again after any later call, and
- * NVML_ERROR_NOT_FOUND when its timestamp is not older than now.
+ * {pid,smUtil,memUtil,encUtil,decUtil,jpgUtil,ofaUtil,ageUs}`, served by both
+ * calls. A sample's timeStamp is the time of the call minus its ageUs
+ * (default 0); as in NVML only samples newer than the caller's
+ * lastSeenTimeStamp are returned, NVML_ERROR_NOT_FOUND when none is. Several
+ * entries with one pid are several samples of that process.
  */
 #define PU "nvmlDeviceGetProcessUtilization"
+#define MAX_SAMPLES 1024
+
+typedef struct {
+    unsigned long long ts;
+    unsigned pid, sm, mem, enc, dec, jpg, ofa;
+} sample_t;
+
+/* The samples newer than lastSeen, at most MAX_SAMPLES. */
+static unsigned samples(ctx_t *c, unsigned long long lastSeen, sample_t *out) {
+    unsigned n = list_len(c, PU), m = 0;
+    unsigned long long now = now_us();
+    for (unsigned k = 0; k < n && m < MAX_SAMPLES; k++) {
+        unsigned long long age = list_ull(c, PU, k, "ageUs", 0);
+        unsigned long long ts = age < now ? now - age : 0;
+        if (ts <= lastSeen) continue;
+        out[m++] = (sample_t){ts, (unsigned)list_ull(c, PU, k, "pid", 0), (unsigned)list_ull(c, PU, k, "smUtil", 0),
+                              (unsigned)list_ull(c, PU, k, "memUtil", 0), (unsigned)list_ull(c, PU, k, "encUtil", 0),
+                              (unsigned)list_ull(c, PU, k, "decUtil", 0), (unsigned)list_ull(c, PU, k, "jpgUtil", 0),
+                              (unsigned)list_ull(c, PU, k, "ofaUtil", 0)};
+    }
+    return m;
+}
 
 EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessUtilizationSample_t *u, unsigned int *count,
                                                    unsigned long long lastSeen) {
     BEGIN_DEV(PU, d);
     NEED(count);
-    unsigned n = list_len(c, PU);
-    unsigned long long ts = now_us();
-    if (lastSeen >= ts || n == 0) {
+    static sample_t buf[MAX_SAMPLES]; /* used under the state lock only */
+    unsigned n = samples(c, lastSeen, buf);
+    if (n == 0) {
         *count = 0;
         return end(c, NVML_ERROR_NOT_FOUND);
     }
@@ -1122,14 +1175,9 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessU
         *count = n;
         return end(c, NVML_ERROR_INSUFFICIENT_SIZE);
     }
-    for (unsigned k = 0; k < n; k++) {
-        u[k].pid = (unsigned)list_ull(c, PU, k, "pid", 0);
-        u[k].timeStamp = ts;
-        u[k].smUtil = (unsigned)list_ull(c, PU, k, "smUtil", 0);
-        u[k].memUtil = (unsigned)list_ull(c, PU, k, "memUtil", 0);
-        u[k].encUtil = (unsigned)list_ull(c, PU, k, "encUtil", 0);
-        u[k].decUtil = (unsigned)list_ull(c, PU, k, "decUtil", 0);
-    }
+    for (unsigned k = 0; k < n; k++)
+        u[k] = (nvmlProcessUtilizationSample_t){.pid = buf[k].pid, .timeStamp = buf[k].ts, .smUtil = buf[k].sm,
+                                                .memUtil = buf[k].mem, .encUtil = buf[k].enc, .decUtil = buf[k].dec};
     *count = n;
     return end(c, NVML_SUCCESS);
 }
@@ -1138,9 +1186,9 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessesUtilizationInfo(nvmlDevice_t d, nvmlPr
     BEGIN_DEV("nvmlDeviceGetProcessesUtilizationInfo", d);
     NEED(info);
     if (info->version != nvmlProcessesUtilizationInfo_v1) return end(c, NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
-    unsigned n = list_len(c, PU);
-    unsigned long long ts = now_us();
-    if (info->lastSeenTimeStamp >= ts || n == 0) {
+    static sample_t buf[MAX_SAMPLES]; /* used under the state lock only */
+    unsigned n = samples(c, info->lastSeenTimeStamp, buf);
+    if (n == 0) {
         info->processSamplesCount = 0;
         return end(c, NVML_ERROR_NOT_FOUND);
     }
@@ -1148,17 +1196,10 @@ EXPORT nvmlReturn_t nvmlDeviceGetProcessesUtilizationInfo(nvmlDevice_t d, nvmlPr
         info->processSamplesCount = n;
         return end(c, NVML_ERROR_INSUFFICIENT_SIZE);
     }
-    for (unsigned k = 0; k < n; k++) {
-        nvmlProcessUtilizationInfo_v1_t *u = &info->procUtilArray[k];
-        u->timeStamp = ts;
-        u->pid = (unsigned)list_ull(c, PU, k, "pid", 0);
-        u->smUtil = (unsigned)list_ull(c, PU, k, "smUtil", 0);
-        u->memUtil = (unsigned)list_ull(c, PU, k, "memUtil", 0);
-        u->encUtil = (unsigned)list_ull(c, PU, k, "encUtil", 0);
-        u->decUtil = (unsigned)list_ull(c, PU, k, "decUtil", 0);
-        u->jpgUtil = (unsigned)list_ull(c, PU, k, "jpgUtil", 0);
-        u->ofaUtil = (unsigned)list_ull(c, PU, k, "ofaUtil", 0);
-    }
+    for (unsigned k = 0; k < n; k++)
+        info->procUtilArray[k] = (nvmlProcessUtilizationInfo_v1_t){
+            .timeStamp = buf[k].ts, .pid = buf[k].pid, .smUtil = buf[k].sm, .memUtil = buf[k].mem,
+            .encUtil = buf[k].enc, .decUtil = buf[k].dec, .jpgUtil = buf[k].jpg, .ofaUtil = buf[k].ofa};
     info->processSamplesCount = n;
     return end(c, NVML_SUCCESS);
 }
@@ -1228,10 +1269,19 @@ EXPORT nvmlReturn_t nvmlDeviceGetAttributes(nvmlDevice_t d, nvmlDeviceAttributes
 
 /* ---------------------------------------------------------------- events */
 
+/*
+ * How far into the events file any event set of this process has read. A new
+ * set starts there: events already delivered are not delivered again to a set
+ * the caller re-creates, while events written before the first set exists
+ * still arrive (tests need not wait for the caller's subscription).
+ */
+static long events_read;
+
 EXPORT nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set) {
     BEGIN_SYS("nvmlEventSetCreate");
     NEED(set);
     *set = calloc(1, sizeof **set);
+    if (*set) (*set)->offset = events_read;
     return end(c, *set ? NVML_SUCCESS : NVML_ERROR_MEMORY);
 }
 
@@ -1294,6 +1344,7 @@ static int next_event(nvmlEventSet_t set, nvmlEventData_t *data) {
         }
     }
     fclose(f);
+    if (set->offset > events_read) events_read = set->offset;
     return found;
 }
 

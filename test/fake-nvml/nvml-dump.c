@@ -7,6 +7,8 @@
  * It only reads: it calls no NVML function that changes a setting.
  *
  *   nvml-dump <library> [gpm [<ms between samples, default 1000>]] [events <seconds>]
+ *   nvml-dump <library> ... since <us>   (process utilisation newer than <us> ago only)
+ *   nvml-dump <library> events <seconds> resubscribe   (then a new event set waits once more)
  *   nvml-dump <library> hang-probe
  *
  * Symbols are looked up by the names nvml.h maps the calls to
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "nvml.h"
@@ -101,6 +104,8 @@ static const name_t locations[] = {
     N(NVML_MEMORY_LOCATION_CBU), N(NVML_MEMORY_LOCATION_SRAM), {0, 0}};
 static const name_t causes[] = {N(NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS),
                                 N(NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR), {0, 0}};
+static const name_t thresholds[] = {N(NVML_TEMPERATURE_THRESHOLD_SHUTDOWN), N(NVML_TEMPERATURE_THRESHOLD_SLOWDOWN),
+                                    N(NVML_TEMPERATURE_THRESHOLD_GPU_MAX), N(NVML_TEMPERATURE_THRESHOLD_MEM_MAX), {0, 0}};
 static const name_t pcie[] = {N(NVML_PCIE_UTIL_TX_BYTES), N(NVML_PCIE_UTIL_RX_BYTES), {0, 0}};
 
 /* Field ids the exporter reads, printed with the value type NVML reports. */
@@ -110,6 +115,7 @@ static const unsigned fields[] = {
     NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_POWER_CAP, NVML_FI_DEV_CLOCKS_EVENT_REASON_SYNC_BOOST,
     NVML_FI_DEV_CLOCKS_EVENT_REASON_SW_THERM_SLOWDOWN, NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_THERM_SLOWDOWN,
     NVML_FI_DEV_CLOCKS_EVENT_REASON_HW_POWER_BRAKE_SLOWDOWN, NVML_FI_DEV_PCIE_COUNT_TX_BYTES, NVML_FI_DEV_PCIE_COUNT_RX_BYTES,
+    NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, NVML_FI_DEV_ENERGY,
 };
 
 static void field_values(nvmlDevice_t d, unsigned nvlinks) {
@@ -149,28 +155,41 @@ static void field_values(nvmlDevice_t d, unsigned nvlinks) {
     }
 }
 
-static void processes(nvmlDevice_t d) {
+static void process_list(nvmlDevice_t d, int graphics) {
+    const char *fn = graphics ? "nvmlDeviceGetGraphicsRunningProcesses" : "nvmlDeviceGetComputeRunningProcesses";
     nvmlProcessInfo_t p[64];
     unsigned n = 64;
-    nvmlReturn_t r = SYM(nvmlDeviceGetComputeRunningProcesses)(d, &n, p);
+    nvmlReturn_t r = graphics ? SYM(nvmlDeviceGetGraphicsRunningProcesses)(d, &n, p) : SYM(nvmlDeviceGetComputeRunningProcesses)(d, &n, p);
     if (r != NVML_SUCCESS) {
-        OUT(r, "nvmlDeviceGetComputeRunningProcesses", "%s", "");
+        OUT(r, fn, "%s", "");
         return;
     }
     for (unsigned k = 0; k < n; k++) {
-        printf("%snvmlDeviceGetComputeRunningProcesses.%u.pid=%u\n", pfx, k, p[k].pid);
-        printf("%snvmlDeviceGetComputeRunningProcesses.%u.usedGpuMemory=%llu\n", pfx, k, p[k].usedGpuMemory);
-        if (p[k].gpuInstanceId != 0xFFFFFFFF)
-            printf("%snvmlDeviceGetComputeRunningProcesses.%u.gpuInstanceId=%u\n", pfx, k, p[k].gpuInstanceId);
-        if (p[k].computeInstanceId != 0xFFFFFFFF)
-            printf("%snvmlDeviceGetComputeRunningProcesses.%u.computeInstanceId=%u\n", pfx, k, p[k].computeInstanceId);
+        printf("%s%s.%u.pid=%u\n", pfx, fn, k, p[k].pid);
+        printf("%s%s.%u.usedGpuMemory=%llu\n", pfx, fn, k, p[k].usedGpuMemory);
+        if (p[k].gpuInstanceId != 0xFFFFFFFF) printf("%s%s.%u.gpuInstanceId=%u\n", pfx, fn, k, p[k].gpuInstanceId);
+        if (p[k].computeInstanceId != 0xFFFFFFFF) printf("%s%s.%u.computeInstanceId=%u\n", pfx, fn, k, p[k].computeInstanceId);
+        char name[256] = "";
+        nvmlReturn_t rn = SYM(nvmlSystemGetProcessName)(p[k].pid, name, sizeof name);
+        if (rn == NVML_SUCCESS) printf("nvmlSystemGetProcessName.%u=%s\n", p[k].pid, name);
+        else printf("nvmlSystemGetProcessName.%u=!%s\n", p[k].pid, errname(rn));
     }
 }
 
+static void processes(nvmlDevice_t d) {
+    process_list(d, 0);
+    process_list(d, 1);
+}
+
+static unsigned long long since_us; /* `since <us>`: ask only for samples newer than that long ago */
+
 static void process_utilization(nvmlDevice_t d) {
     nvmlProcessUtilizationInfo_v1_t a[64];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    unsigned long long now = (unsigned long long)tv.tv_sec * 1000000ULL + (unsigned long long)tv.tv_usec;
     nvmlProcessesUtilizationInfo_t info = {.version = nvmlProcessesUtilizationInfo_v1, .processSamplesCount = 64,
-                                           .lastSeenTimeStamp = 0, .procUtilArray = a};
+                                           .lastSeenTimeStamp = since_us ? now - since_us : 0, .procUtilArray = a};
     nvmlReturn_t r = SYM(nvmlDeviceGetProcessesUtilizationInfo)(d, &info);
     if (r == NVML_ERROR_NOT_FOUND) return; /* no samples: nothing ran */
     if (r != NVML_SUCCESS) {
@@ -322,6 +341,13 @@ static void device(nvmlDevice_t d, int want_gpm) {
     unsigned t = 0;
     r = SYM(nvmlDeviceGetTemperature)(d, NVML_TEMPERATURE_GPU, &t);
     OUT(r, "nvmlDeviceGetTemperature.NVML_TEMPERATURE_GPU", "%u", t);
+    for (const name_t *th = thresholds; th->name; th++) {
+        char key[128];
+        unsigned v = 0;
+        r = SYM(nvmlDeviceGetTemperatureThreshold)(d, (nvmlTemperatureThresholds_t)th->value, &v);
+        snprintf(key, sizeof key, "nvmlDeviceGetTemperatureThreshold.%s", th->name);
+        OUT(r, key, "%u", v);
+    }
     nvmlMarginTemperature_t margin = {.version = nvmlMarginTemperature_v1};
     r = SYM(nvmlDeviceGetMarginTemperature)(d, &margin);
     OUT(r, "nvmlDeviceGetMarginTemperature", "%d", margin.marginTemperature);
@@ -514,7 +540,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: nvml-dump <libnvidia-ml.so.1 path> [gpm [<ms>]] [events <seconds>]\n");
         return 2;
     }
-    int want_gpm = 0, events = -1, probe = 0;
+    int want_gpm = 0, events = -1, probe = 0, resubscribe = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "gpm") == 0) {
             want_gpm = 1;
@@ -522,6 +548,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[i], "events") == 0 && i + 1 < argc) events = atoi(argv[++i]);
         if (strcmp(argv[i], "hang-probe") == 0) probe = 1;
+        if (strcmp(argv[i], "resubscribe") == 0) resubscribe = 1;
+        if (strcmp(argv[i], "since") == 0 && i + 1 < argc) since_us = strtoull(argv[++i], NULL, 10);
     }
     lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
@@ -581,6 +609,19 @@ int main(int argc, char **argv) {
             fflush(stdout);
         }
         SYM(nvmlEventSetFree)(set);
+        if (resubscribe) {
+            /* A caller that re-creates its subscription: what does the new set get? */
+            SYM(nvmlEventSetCreate)(&set);
+            for (unsigned i = 0; i < n; i++) {
+                nvmlDevice_t d;
+                if (SYM(nvmlDeviceGetHandleByIndex)(i, &d) == NVML_SUCCESS) SYM(nvmlDeviceRegisterEvents)(d, nvmlEventTypeXidCriticalError, set);
+            }
+            nvmlEventData_t e;
+            r = SYM(nvmlEventSetWait)(set, &e, (unsigned)events * 1000u);
+            if (r == NVML_SUCCESS) printf("resubscribed.event=%llu\n", e.eventData);
+            else printf("resubscribed.nvmlEventSetWait=!%s\n", errname(r));
+            SYM(nvmlEventSetFree)(set);
+        }
     }
     SYM(nvmlShutdown)();
     return 0;

@@ -21,7 +21,7 @@ export interface CaptureStateOptions {
 }
 
 /** nvidia-smi's bracketed texts are nvmlErrorString's: back to the error. */
-const SENTINELS: Record<string, string> = {
+export const SENTINELS: Record<string, string> = {
   '[N/A]': '!NOT_SUPPORTED',
   'N/A': '!NOT_SUPPORTED',
   '[Not Supported]': '!NOT_SUPPORTED',
@@ -81,14 +81,14 @@ function qFields(section: string | undefined): Map<string, string> {
   return out;
 }
 
-function num(v: string, unit?: string): string | undefined {
+export function num(v: string, unit?: string): string | undefined {
   if (v in SENTINELS) return SENTINELS[v];
   const s = unit && v.endsWith(' ' + unit) ? v.slice(0, -unit.length - 1) : v;
   return /^-?(0x[0-9a-f]+|\d+(\.\d+)?)$/i.test(s) ? s : undefined;
 }
 
 /** Scales a decimal string exactly (631.95 W x 1000 = 631950 mW). */
-function scaled(v: string, factor: number): string {
+export function scaled(v: string, factor: number): string {
   if (v.startsWith('!') || v.startsWith('0x')) return v;
   const [i, f = ''] = v.split('.');
   const digits = String(factor).length - 1;
@@ -96,7 +96,7 @@ function scaled(v: string, factor: number): string {
   return String(BigInt(i!) * BigInt(factor));
 }
 
-function enabled(v: string): string | undefined {
+export function enabled(v: string): string | undefined {
   if (v in SENTINELS) return SENTINELS[v];
   if (/^(Enabled|Yes|Active)$/i.test(v)) return '1';
   if (/^(Disabled|No|Not Active|None)$/i.test(v)) return '0';
@@ -125,19 +125,23 @@ export function stateFromCapture(path: string, opts: CaptureStateOptions = {}): 
   const q = qFields(sections.get(`${state} :: query`));
   if (!gpuRows.length) throw new Error(`${file} has no "${state} :: query-gpu" section`);
 
-  // 610+ prints a deprecation notice as `DRIVER version`; the version itself is `KMD version` there.
-  const driverLine = version.get('DRIVER version');
-  const kmd = version.get('KMD version');
-  const driver = (driverLine && !/deprecated/i.test(driverLine) ? driverLine : kmd) ?? driverLine ?? gpuRows[0]!.get('driver_version')!;
-  w.comment(`capabilities :: version: ${driver === kmd && driver !== driverLine ? 'KMD version' : 'DRIVER version'}`);
-  w.set('nvmlSystemGetDriverVersion', driver);
+  // 610+ prints the driver as kmd_version and deprecates driver_version; the nvidia-smi backend reads the same way.
+  const usable = (v: string | undefined) => (v && /^\d+(\.\d+)+$/.test(v) ? v : undefined);
+  const row0 = gpuRows[0]!;
+  const driverField = usable(row0.get('kmd_version')) ? 'kmd_version' : 'driver_version';
+  const driver = usable(row0.get(driverField));
+  if (driver) {
+    w.comment(`${state} :: query-gpu: ${driverField}=${driver}`);
+    w.set('nvmlSystemGetDriverVersion', driver);
+  }
   if (version.get('NVML version')) {
     w.comment(`capabilities :: version: NVML version`);
     w.set('nvmlSystemGetNVMLVersion', version.get('NVML version')!);
   }
-  const cuda = /^(\d+)\.(\d+)$/.exec(version.get('CUDA Version') ?? '');
+  const cudaLabel = usable(version.get('CUDA Version')) ? 'CUDA Version' : 'CUDA UMD version';
+  const cuda = /^(\d+)\.(\d+)$/.exec(version.get(cudaLabel) ?? '');
   if (cuda) {
-    w.comment(`capabilities :: version: CUDA Version ${cuda[0]} as NVML encodes it (1000 * major + 10 * minor)`);
+    w.comment(`capabilities :: version: ${cudaLabel} ${cuda[0]} as NVML encodes it (1000 * major + 10 * minor)`);
     w.set('nvmlSystemGetCudaDriverVersion', 1000 * +cuda[1]! + 10 * +cuda[2]!);
   }
   const count = gpuRows.length * gpus;
@@ -245,6 +249,8 @@ function deviceState(
   put('nvmlDeviceGetEccMode.current', 'ecc.mode.current', enabled(field('ecc.mode.current')));
   put('nvmlDeviceGetEccMode.pending', 'ecc.mode.pending', enabled(field('ecc.mode.pending')));
 
+  put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_GET_GPU_RECOVERY_ACTION')}`, 'gpu_recovery_action', recoveryAction(field('gpu_recovery_action')), 'NVML_FI_DEV_GET_GPU_RECOVERY_ACTION');
+
   // Memory (MiB as printed, times 2^20: NVML counts bytes).
   for (const m of ['total', 'reserved', 'used', 'free'])
     put(`nvmlDeviceGetMemoryInfo.${m}`, `memory.${m}`, mib(field(`memory.${m}`)), 'MiB x 1048576');
@@ -273,11 +279,6 @@ function deviceState(
   put('nvmlDeviceGetTemperature.NVML_TEMPERATURE_GPU', 'temperature.gpu', num(field('temperature.gpu')));
   put('nvmlDeviceGetMarginTemperature', 'temperature.gpu.tlimit', num(field('temperature.gpu.tlimit')));
   put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_MEMORY_TEMP')}`, 'temperature.memory', ui(num(field('temperature.memory'))), 'NVML_FI_DEV_MEMORY_TEMP');
-
-  // nvidia-smi prints NVML_FI_DEV_GET_GPU_RECOVERY_ACTION's enum by name.
-  const RECOVERY: Record<string, string> = { None: '0', 'GPU Reset': '1', 'Node Reboot': '2', 'Drain P2P': '3', 'Drain and Reset': '4' };
-  const recovery = field('gpu_recovery_action');
-  put(`nvmlDeviceGetFieldValues.${nvml('NVML_FI_DEV_GET_GPU_RECOVERY_ACTION')}`, 'gpu_recovery_action', RECOVERY[recovery] !== undefined ? `ui:${RECOVERY[recovery]}` : ui(num(recovery)), 'NVML_FI_DEV_GET_GPU_RECOVERY_ACTION, by name');
 
   // Power (W with two decimals, times 1000: NVML counts mW).
   put('nvmlDeviceGetPowerUsage', 'power.draw', mw(field('power.draw')), 'W x 1000');
@@ -417,10 +418,12 @@ function deviceState(
   const qProcs = qProcesses(qBlock(sections, state, row.get('pci.bus_id') ?? ''));
   mine.forEach((a, k) => {
     const pid = Number(a.get('pid')) + g * 100000;
-    w.comment(`${state} :: query-compute-apps: pid=${a.get('pid')} used_gpu_memory=${a.get('used_gpu_memory')}${g ? ' (pid + copy x 100000)' : ''}`);
+    w.comment(`${state} :: query-compute-apps: pid=${a.get('pid')} process_name=${a.get('process_name')} used_gpu_memory=${a.get('used_gpu_memory')}${g ? ' (pid + copy x 100000)' : ''}`);
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.pid`, pid);
     const mem = mib(a.get('used_gpu_memory') ?? '');
     w.set(`${p}nvmlDeviceGetComputeRunningProcesses.${k}.usedGpuMemory`, mem && !mem.startsWith('!') ? mem : '0xFFFFFFFFFFFFFFFF');
+    const name = a.get('process_name');
+    if (name !== undefined && !(name in SENTINELS)) w.set(`nvmlSystemGetProcessName.${pid}`, name);
     const inst = qProcs.find((pr) => pr.pid === a.get('pid') && /^\d+$/.test(pr.gi) && /^\d+$/.test(pr.ci));
     if (inst) {
       w.comment(`${state} :: query (-q) Processes: Process ID=${inst.pid} GPU instance ID=${inst.gi} Compute instance ID=${inst.ci}`);
@@ -569,7 +572,18 @@ function qProcesses(block: string[]): { gi: string; ci: string; pid: string; mem
   return out;
 }
 
-function safeConst(name: string): string | undefined {
+/** nvidia-smi's recovery action text (`None`, `GPU Reset`, `Drain P2P`...) as the NVML_GPU_RECOVERY_ACTION_* field value. */
+export function recoveryAction(v: string): string | undefined {
+  if (v in SENTINELS) return SENTINELS[v];
+  const base = v.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  for (const name of [base, `GPU_${base}`, `NODE_${base}`]) {
+    const c = safeConst(`NVML_GPU_RECOVERY_ACTION_${name}`);
+    if (c !== undefined) return `ui:${c}`;
+  }
+  return undefined;
+}
+
+export function safeConst(name: string): string | undefined {
   try {
     return String(nvml(name));
   } catch {
@@ -577,17 +591,17 @@ function safeConst(name: string): string | undefined {
   }
 }
 
-function mib(v: string): string | undefined {
+export function mib(v: string): string | undefined {
   const n = num(v, 'MiB');
   return n === undefined || n.startsWith('!') ? n : String(BigInt(n) * BigInt(MIB));
 }
 
-function mw(v: string): string | undefined {
+export function mw(v: string): string | undefined {
   const n = num(v, 'W');
   return n === undefined || n.startsWith('!') ? n : scaled(n, 1000);
 }
 
-function ui(v: string | undefined): string | undefined {
+export function ui(v: string | undefined): string | undefined {
   return v === undefined || v.startsWith('!') ? v : `ui:${v}`;
 }
 

@@ -4,7 +4,7 @@
 // receives them. Then each failure mode the NVML backend's tests rely on.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,19 @@ before(async () => {
   [lib, dumpBin] = await Promise.all([buildFakeNvml(), buildNvmlDump()]);
   dir = mkdtempSync(path.join(tmpdir(), 'fake-nvml-test-'));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+const children: ChildProcess[] = [];
+after(() => {
+  // A failed assertion can leave a dump blocked in a hanging call or an event wait.
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** nvml-dump as a child process whose stdout the test reads while it runs. */
+function spawnDump(args: string[], env: Record<string, string>): ChildProcess & { stdout: NodeJS.ReadableStream } {
+  const child = spawn(dumpBin, [lib, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return child as ChildProcess & { stdout: NodeJS.ReadableStream };
+}
 
 let n = 0;
 function stateFile(text: string): string {
@@ -87,6 +99,19 @@ describe('fake libnvidia-ml: the library', () => {
   });
 });
 
+describe('fake libnvidia-ml: building it', () => {
+  it('fails with a message naming the missing compiler', async () => {
+    const helper = new URL('../helpers/fake-nvml.ts', import.meta.url).pathname;
+    const script = `import(${JSON.stringify(helper)}).then((m) => m.buildFakeNvml()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); })`;
+    const r = await run(process.execPath, ['-e', script], { env: { ...process.env, CC: '/nonexistent/cc' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), 'the fake libnvidia-ml needs a C compiler: `/nonexistent/cc` was not found (Debian: apt-get install gcc libc6-dev)');
+  });
+});
+
 describe('fake libnvidia-ml: capture values through the C ABI', () => {
   for (const [name, cap, states] of [
     ['H100', H100, ['idle', 'load']],
@@ -102,6 +127,40 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
       });
     }
   }
+
+  for (const xml of [
+    'a100-sxm4-40gb-mig_510.47.03',
+    'a100-sxm4-80gb-x4-mig_535.54.03',
+    'a10g_515.105.01',
+    'rtx-4000-sff-ada_595.84',
+    'rtx-4090_535.86.05',
+    'rtx-a5000-x2_590.44.01',
+    'rtx-pro-6000-blackwell-maxq_590.44.01',
+    'tesla-t4_515.105.01',
+  ]) {
+    it(`nvidia-smi -q -x ${xml}: a caller receives every value of the state generated from the XML`, async () => {
+      const file = path.join(FIXTURES, 'nvidia', `nvidia-smi-q-x_${xml}.xml`);
+      const expected = parse(captureState(file));
+      assert.ok(expected.size > 90, `${expected.size} state lines`);
+      const got = parse(await dump(stateFile(captureState(file))));
+      const missing = [...expected].filter(([k, v]) => got.get(k) !== v).map(([k, v]) => `${k}=${v} (got ${got.get(k)})`);
+      assert.deepEqual(missing, []);
+    });
+  }
+
+  it('two RTX A5000 from one XML, and an A100 with MIG devices from another', async () => {
+    const two = parse(await dump(stateFile(captureState(path.join(FIXTURES, 'nvidia', 'nvidia-smi-q-x_rtx-a5000-x2_590.44.01.xml')))));
+    assert.equal(two.get('nvmlDeviceGetCount'), '2');
+    assert.deepEqual(
+      [0, 1].map((i) => two.get(`device.${i}.nvmlDeviceGetName`)),
+      ['NVIDIA RTX A5000', 'NVIDIA RTX A5000'],
+    );
+    assert.notEqual(two.get('device.0.nvmlDeviceGetUUID'), two.get('device.1.nvmlDeviceGetUUID'));
+    const a100 = parse(await dump(stateFile(captureState(path.join(FIXTURES, 'nvidia', 'nvidia-smi-q-x_a100-sxm4-40gb-mig_510.47.03.xml')))));
+    assert.equal(a100.get('device.0.nvmlDeviceGetMigMode.current'), '1');
+    assert.equal(a100.get('device.0.mig.0.nvmlDeviceGetAttributes.memorySizeMB'), '19968');
+    assert.match(a100.get('device.0.mig.0.nvmlDeviceGetUUID') ?? '', /^MIG-/);
+  });
 
   it('H100 load: the capture values in NVML units', async () => {
     const got = parse(await dump(stateFile(captureState(H100))));
@@ -130,6 +189,7 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
     assert.equal(got.get('device.0.nvmlDeviceGetApplicationsClock.NVML_CLOCK_GRAPHICS'), '!DEPRECATED');
     assert.equal(got.get('device.0.nvmlDeviceGetComputeRunningProcesses.2.pid'), '11345');
     assert.equal(got.get('device.0.nvmlDeviceGetComputeRunningProcesses.2.usedGpuMemory'), String(15690 * 1048576));
+    assert.equal(got.get('nvmlSystemGetProcessName.11345'), './gpu_burn');
     assert.equal(got.get('device.0.nvmlDeviceGetProcessUtilization.0.pid'), '11345', 'pmon: gpu_burn sm 99 mem 10');
     assert.equal(got.get('device.0.nvmlDeviceGetProcessUtilization.0.smUtil'), '99');
     assert.equal(got.get('device.0.nvmlDeviceGetNvLinkState.17'), '1', 'nvlink -s lists 18 links');
@@ -163,10 +223,20 @@ describe('fake libnvidia-ml: capture values through the C ABI', () => {
   it('RTX 2080 SUPER: a GeForce with a fan and no ECC', async () => {
     const got = parse(await dump(stateFile(captureState(RTX))));
     assert.equal(got.get('device.0.nvmlDeviceGetName'), 'NVIDIA GeForce RTX 2080 SUPER');
+    assert.equal(got.get('nvmlSystemGetDriverVersion'), '610.57.04', 'kmd_version: 610 deprecates driver_version');
+    assert.equal(got.get('nvmlSystemGetCudaDriverVersion'), '13030', 'CUDA UMD version 13.3');
     assert.match(got.get('device.0.nvmlDeviceGetFanSpeed') ?? '', /^\d+$/);
     assert.equal(got.get('device.0.nvmlDeviceGetNumFans'), '1');
     assert.equal(got.get('device.0.nvmlDeviceGetEccMode.current'), '!NOT_SUPPORTED');
     assert.equal(got.get('device.0.nvmlDeviceGetMigMode.current'), '!NOT_SUPPORTED');
+  });
+
+  it("nvml-dump's output is itself a state file: a recorded machine replays unchanged", async () => {
+    for (const cap of [H100, H100_MIG]) {
+      const first = await dump(stateFile(captureState(cap)), ['gpm', '1']);
+      const second = await dump(stateFile(first), ['gpm', '1']);
+      assert.equal(second, first);
+    }
   });
 
   it('repeats the captured GPU with its own uuid, bus id and pids, as the fake nvidia-smi does', async () => {
@@ -208,7 +278,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     const gate = path.join(dir, 'hang-gate');
     writeFileSync(gate, '');
     const state = stateFile(captureState(H100, {}, [`device.0.hang.nvmlDeviceGetPowerUsage=while:${gate}`]));
-    const child = spawn(dumpBin, [lib], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnDump([], { FAKE_NVML_STATE: state });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -223,7 +293,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     const gate = path.join(dir, 'hang-gate-2');
     writeFileSync(gate, '');
     const state = stateFile(captureState(H100, {}, [`device.0.hang.nvmlDeviceGetPowerUsage=while:${gate}`]));
-    const child = spawn(dumpBin, [lib, 'hang-probe'], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnDump(['hang-probe'], { FAKE_NVML_STATE: state });
     let out = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const meanwhile = new Promise<void>((resolve) =>
@@ -245,10 +315,7 @@ describe('fake libnvidia-ml: failure modes', () => {
     const state = stateFile(
       captureState(H100, {}, ['# constructed: the capture has no event types', `device.0.nvmlDeviceGetSupportedEventTypes=${nvml('nvmlEventTypeXidCriticalError')}`]),
     );
-    const child = spawn(dumpBin, [lib, 'events', '2'], {
-      env: { ...process.env, FAKE_NVML_STATE: state, FAKE_NVML_EVENTS: events },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawnDump(['events', '2'], { FAKE_NVML_STATE: state, FAKE_NVML_EVENTS: events });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -264,6 +331,17 @@ describe('fake libnvidia-ml: failure modes', () => {
       'event.1=0 48 2 0',
       'nvmlEventSetWait=!TIMEOUT',
     ]);
+  });
+
+  it('XID events written before the caller subscribes arrive; a re-created event set does not get them again', async () => {
+    const events = path.join(dir, 'early-events');
+    writeFileSync(events, '0 79\n0 48\n');
+    const state = stateFile(captureState(H100, {}, [`device.0.nvmlDeviceGetSupportedEventTypes=${nvml('nvmlEventTypeXidCriticalError')}`, `events_file=${events}`]));
+    const out = await dump(state, ['events', '0', 'resubscribe']);
+    assert.deepEqual(
+      out.split('\n').filter((l) => /event\.|EventSetWait/.test(l)),
+      ['event.0=0 79 4294967295 4294967295', 'event.1=0 48 4294967295 4294967295', 'nvmlEventSetWait=!TIMEOUT', 'resubscribed.nvmlEventSetWait=!TIMEOUT'],
+    );
   });
 
   it('registering for XID events fails NOT_SUPPORTED when the device does not list them', async () => {
@@ -329,12 +407,30 @@ describe('fake libnvidia-ml: failure modes', () => {
     assert.equal(lines.filter((l) => l === 'nvmlDeviceGetPowerUsage').length, 1);
   });
 
+  it('process utilisation samples older than the caller last saw are not returned again', async () => {
+    const pu = 'device.0.nvmlDeviceGetProcessUtilization';
+    const state = stateFile(
+      captureState(H100, {}, [
+        '# constructed: an old sample of one process and a fresh one of another',
+        `${pu}.0.pid=11327`,
+        `${pu}.0.smUtil=20`,
+        `${pu}.0.ageUs=5000000`,
+        `${pu}.1.pid=11345`,
+        `${pu}.1.smUtil=45`,
+      ]),
+    );
+    const all = parse(await dump(state));
+    assert.deepEqual([all.get(`${pu}.0.pid`), all.get(`${pu}.1.pid`)], ['11327', '11345']);
+    const recent = parse(await dump(state, ['since', '1000000']));
+    assert.deepEqual([recent.get(`${pu}.0.pid`), recent.get(`${pu}.0.smUtil`), recent.get(`${pu}.1.pid`)], ['11345', '45', undefined]);
+  });
+
   it('re-reads the state file when it is replaced, while the caller keeps running', async () => {
     const events = path.join(dir, 'late-events');
     writeFileSync(events, '0 94\n');
     const support = `device.0.nvmlDeviceGetSupportedEventTypes=${nvml('nvmlEventTypeXidCriticalError')}`;
     const state = stateFile(captureState(H100, {}, [support]));
-    const child = spawn(dumpBin, [lib, 'events', '2'], { env: { ...process.env, FAKE_NVML_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnDump(['events', '2'], { FAKE_NVML_STATE: state });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

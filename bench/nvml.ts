@@ -55,7 +55,7 @@ async function measure(gpus: number, source: 'nvml' | 'nvidia-smi', lib: string,
     const body = await waitFor('first sample', async () => {
       const b = (await e.scrape()).body;
       return sampleValue(b, 'accelerator_exporter_backend_state', { backend: source, state: 'ok' }) === 1 && b;
-    }, 60_000);
+    }, 120_000);
     // Warm-up: a few cycles so that lazy loading and JIT are behind us.
     await new Promise((r) => setTimeout(r, 3 * INTERVAL_S * 1000));
     const a = cpu(e.proc.pid!);
@@ -83,7 +83,12 @@ export async function benchNvml(): Promise<NvmlRow[]> {
   const lib = await buildFakeNvml();
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-nvml-'));
   const rows: NvmlRow[] = [];
-  for (const gpus of [8, 64]) for (const source of ['nvml', 'nvidia-smi'] as const) rows.push(await measure(gpus, source, lib, dir));
+  for (const gpus of [8, 64]) {
+    for (const source of ['nvml', 'nvidia-smi'] as const) {
+      rows.push(await measure(gpus, source, lib, dir));
+      process.stderr.write(`measured ${source} at ${gpus} GPUs\n`);
+    }
+  }
   return rows;
 }
 

@@ -12,6 +12,8 @@ import { FAKE_TOOLS, FIXTURES, sampleValue, startExporter } from '../helpers/exp
 import { buildFakeNvml, captureState, writeFakeNvmlState } from '../helpers/fake-nvml.ts';
 import { firstSample, lintMetrics, normalizeRepeated, scrapeUntil } from '../helpers/golden-e2e.ts';
 import { assertGolden, normalize } from '../helpers/golden.ts';
+import { fakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { devices, fakeKubelet, pod } from '../helpers/fake-kubelet.ts';
 
 const CAPTURES = {
   h100: path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt'),
@@ -216,6 +218,57 @@ describe('nvml end to end', { concurrency: 2 }, () => {
       assertGolden('nvml/fallback-nvidia-smi.prom', normalizeRepeated(body));
     } finally {
       await e.stop();
+    }
+  });
+
+  it('gives each container on a time-sliced GPU its own share from NVML process utilisation, never the device value', async () => {
+    const GPU = 'GPU-00000000-0000-0000-0000-000000000000';
+    const apiPod = (ns: string, name: string, uid: string, ctr: string, containerID: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { namespace: ns, name, uid },
+      spec: { nodeName: 'gpu-node-1', containers: [{ name: ctr, image: 'x' }] },
+      status: { phase: 'Running', containerStatuses: [{ name: ctr, containerID, image: 'x', imageID: 'x', ready: true, restartCount: 0 }] },
+    });
+    const kubelet = fakeKubelet({
+      pod_resources: [
+        pod('ml', 'trainer-0', [{ name: 'main', devices: [devices('nvidia.com/gpu.shared', `${GPU}::0`)] }]),
+        pod('serving', 'infer-0', [{ name: 'server', devices: [devices('nvidia.com/gpu.shared', `${GPU}::1`)] }]),
+      ],
+    });
+    await kubelet.start();
+    const api = await fakeKubeApi();
+    api.set('pods', [
+      apiPod('ml', 'trainer-0', '1f6c2a7e-8d4b-4c1a-9e3f-2b5d7c9a0e11', 'main', 'containerd://3b1f0c5e7a9d2f4b6c8e0a1b3d5f7e9c1a2b4d6f8e0c2a4b6d8f0e1c3a5b7d9f'),
+      apiPod('serving', 'infer-0', '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', 'server', 'cri-o://a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90'),
+    ]);
+    // The capture's three processes (two in trainer-0, one in infer-0, see the procfs fixture) with constructed shares.
+    const file = state(CAPTURES.h100, [
+      '# constructed: per-process utilisation samples for the captured processes',
+      'device.0.nvmlDeviceGetProcessUtilization.0.pid=11327',
+      'device.0.nvmlDeviceGetProcessUtilization.0.smUtil=30',
+      'device.0.nvmlDeviceGetProcessUtilization.1.pid=11328',
+      'device.0.nvmlDeviceGetProcessUtilization.1.smUtil=10',
+      'device.0.nvmlDeviceGetProcessUtilization.2.pid=11345',
+      'device.0.nvmlDeviceGetProcessUtilization.2.smUtil=45',
+    ]);
+    const work = mkdtempSync(path.join(tmpdir(), 'ae-'));
+    const e = await startExporter(
+      ['--collect.interval=300ms', `--nvml.library=${lib}`, `--kubelet.pod-resources-socket=${kubelet.socket}`, `--path.procfs=${path.join(FIXTURES, 'procfs/two-pods-one-gpu')}`, `--kubeconfig=${api.kubeconfig(work)}`, '--kubernetes.node-name=gpu-node-1'],
+      { FAKE_NVML_STATE: file },
+    );
+    const util = (b: string, p: string) => sampleValue(b, 'accelerator_container_utilization_ratio', { pod: p });
+    try {
+      const body = await scrapeUntil(e, 'both containers\' shares', (b) => util(b, 'trainer-0') !== undefined && util(b, 'infer-0') !== undefined);
+      assert.equal(util(body, 'trainer-0'), 0.4);
+      assert.equal(util(body, 'infer-0'), 0.45);
+      assert.equal(sampleValue(body, 'hw_gpu_utilization_ratio', { uuid: GPU }), 1, 'the device is busy all the time; no container gets that copied');
+      assert.equal(sampleValue(body, 'accelerator_container_memory_usage_bytes', { pod: 'infer-0' }), 16452157440);
+      lintMetrics('shared', body);
+    } finally {
+      await e.stop();
+      await kubelet.stop();
+      await api.close();
     }
   });
 });

@@ -14,7 +14,7 @@ import { buildFakeNvml, captureState, writeFakeNvmlState } from '../test/helpers
 const CAPTURE = path.join(FIXTURES, 'nvidia/capture_h100-80gb-hbm3_590.48.01_linux.txt');
 const FAKE_SMI = path.join(FAKE_TOOLS, 'nvidia-smi');
 const CLK_TCK = 100;
-const INTERVAL_S = 1;
+const INTERVAL_S = 2;
 const WINDOW_S = Number(process.env.BENCH_NVML_WINDOW_SECONDS ?? 20);
 
 export interface NvmlRow {
@@ -36,6 +36,14 @@ function cpu(pid: number): { own: number; children: number; rssMiB: number } {
   return { own: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK, rssMiB: Number(rss[1]) / 1024 };
 }
 
+const readLog = (file: string): string[] => {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
 const lines = (file: string) => {
   try {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
@@ -49,7 +57,7 @@ async function measure(gpus: number, source: 'nvml' | 'nvidia-smi', lib: string,
   writeFakeNvmlState(state, captureState(CAPTURE, { gpus }));
   const smiLog = path.join(dir, `smi-${source}-${gpus}.log`);
   // Both backends enabled for the NVML run: nvidia-smi must stay idle.
-  const args = [`--collect.interval=${INTERVAL_S}s`, `--nvidia-smi.path=${FAKE_SMI}`, ...(source === 'nvml' ? [`--nvml.library=${lib}`] : [])];
+  const args = [`--collect.interval=${INTERVAL_S}s`, '--collect.timeout=60s', `--nvidia-smi.path=${FAKE_SMI}`, ...(source === 'nvml' ? [`--nvml.library=${lib}`] : [])];
   const e = await startExporter(args, { FAKE_NVML_STATE: state, FAKE_NVIDIA_SMI_CAPTURE: CAPTURE, FAKE_NVIDIA_SMI_GPUS: String(gpus), FAKE_NVIDIA_SMI_LOG: smiLog, ACCELERATOR_EXPORTER_ATTRIBUTION: 'false' });
   try {
     const body = await waitFor('first sample', async () => {
@@ -63,7 +71,9 @@ async function measure(gpus: number, source: 'nvml' | 'nvidia-smi', lib: string,
     await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
     const b = cpu(e.proc.pid!);
     const starts = lines(smiLog) - startsBefore;
-    const cycles = WINDOW_S / INTERVAL_S;
+    // nvidia-smi: its --query-gpu runs are the cycles (a slow tool stretches the cadence); NVML samples in far less than the interval.
+    const smiCycles = readLog(smiLog).slice(startsBefore).filter((l) => l.startsWith('--query-gpu')).length;
+    const cycles = source === 'nvidia-smi' ? Math.max(1, smiCycles) : WINDOW_S / INTERVAL_S;
     const last = (await e.scrape()).body;
     return {
       gpus,

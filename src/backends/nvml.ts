@@ -7,7 +7,7 @@
 // pile up blocked threads or stall /metrics.
 
 import type { Logger } from 'pino';
-import { PROFILING_METRICS, type BackendReading, type DeviceIdentity, type DeviceSample, type LostDevice, type ProcessSample, type ProfilingMetric } from '../model.ts';
+import { type BackendReading, type DeviceIdentity, type DeviceSample, type LostDevice, type ProcessSample, type ProfilingMetric } from '../model.ts';
 import { BackendError, NoDataError, type Backend, type BackendFactory } from './backend.ts';
 import { EVENT_TYPE_XID_CRITICAL_ERROR, GPM_METRIC, NVML, errorText, type DeviceHandle, type EventSetHandle, type GpmSampleHandle, type NvmlApi } from './nvml-api.ts';
 import { DeviceLostError, ok, readIdentity, readMigDevices, readPhysical, type MigDevice } from './nvml-read.ts';
@@ -43,8 +43,6 @@ const GPM_READS: readonly (readonly [ProfilingMetric, number, number])[] = [
   ['nvlink_transmit_bytes_per_second', GPM_METRIC.NVLINK_TOTAL_TX_PER_SEC, 1024 * 1024],
   ['nvlink_receive_bytes_per_second', GPM_METRIC.NVLINK_TOTAL_RX_PER_SEC, 1024 * 1024],
 ];
-// Every profiling key has a GPM source.
-void (PROFILING_METRICS satisfies readonly ProfilingMetric[]);
 
 /** Two GPM buffers used in turn; `prev` indexes the one holding the last interval's sample (-1: none yet). */
 interface GpmState {

@@ -6,11 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { attribute } from '../src/attribution/attribute.ts';
+import { joinAttribution } from '../src/attribution/join.ts';
 import { lookupPid } from '../src/attribution/cgroup.ts';
-import { resourceMatcher } from '../src/attribution/device-ids.ts';
+import { deviceIdParser, resourceMatcher, sysfsReads } from '../src/attribution/device-ids.ts';
 import { podsByUid } from '../src/attribution/kube-api.ts';
 import { listPodResources, MAX_RECEIVE_BYTES } from '../src/attribution/pod-resources.ts';
+import { vendorsOf } from '../src/backends/backend.ts';
+import { BACKEND_FACTORIES } from '../src/backends/registry.ts';
 import { emptyDevice, type DeviceSample, type ProcessSample } from '../src/model.ts';
 import { devices as devs, fakeKubelet, pod } from '../test/helpers/fake-kubelet.ts';
 
@@ -51,8 +53,9 @@ export async function benchAttribution(): Promise<{ name: string; value: number;
     for (let i = 0; i < listReps; i++) pods = await list();
     const listMs = (performance.now() - t0) / listReps;
 
+    const parseDeviceId = deviceIdParser(vendorsOf(BACKEND_FACTORIES), sysfsReads('/nonexistent'));
     const run = () =>
-      attribute({ kubeletUp: true, pods, kube, devices, processes, isCountedResource: resourceMatcher('nvidia.com/*'), isCountedDraDriver: resourceMatcher('gpu.nvidia.com'), lookupPid: (pid) => lookupPid(procfs, pid), sysfs: '/nonexistent' });
+      joinAttribution({ kubeletUp: true, pods, kube, devices, processes, isCountedResource: resourceMatcher('nvidia.com/*'), isCountedDraDriver: resourceMatcher('gpu.nvidia.com'), lookupPid: (pid) => lookupPid(procfs, pid), parseDeviceId });
     const check = run();
     if (check.containers.length !== GPUS || check.allocations.length !== GPUS) throw new Error(`bench join is wrong: ${check.containers.length} containers, ${check.allocations.length} allocations`);
     const reps = 300;

@@ -14,7 +14,7 @@ import { collect } from '../src/metrics/exposition.ts';
 import { renderFamilies } from '../src/metrics/serialize.ts';
 import type { Snapshot } from '../src/collect/snapshot.ts';
 import { answerQuery, readCapture } from '../test/fake-tools/lib/capture.mjs';
-import { parseGpuRows, parseHelpQuery, planQuery } from '../src/backends/nvidia-smi-fields.ts';
+import { parseGpuRows, parseHelpQuery, planQuery } from '../src/backends/nvidia/nvidia-smi-fields.ts';
 import { benchAttribution } from './attribution.ts';
 import { benchNvml, printNvml } from './nvml.ts';
 

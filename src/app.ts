@@ -1,19 +1,20 @@
-// Composition root: builds the backends, the poller, the exposition and the
-// HTTP server from a Config, and owns their start and stop order.
+// Composition root: builds the backends, the poller, attribution, the
+// snapshot store, the exposition and the HTTP server from a Config, and owns
+// their start and stop order. Reads top to bottom: each part is built from
+// the parts above it.
 
 import type { Logger } from 'pino';
-import { createAttribution } from './attribution/service.ts';
-import type { BackendFactory } from './backends/backend.ts';
-import { Poller, type PollerEntry } from './collect/poller.ts';
-import type { Snapshot } from './collect/snapshot.ts';
+import { createAttribution } from './attribution/sources.ts';
+import { vendorsOf, type BackendFactory } from './backends/backend.ts';
+import { Poller } from './collect/poller.ts';
 import type { Config } from './config.ts';
 import { ExecaRunner } from './exec/runner.ts';
 import { buildServer } from './http/server.ts';
 import { scrapeFamilies, snapshotFamilies } from './metrics/catalog.ts';
 import { Exposition } from './metrics/exposition.ts';
 import type { BuildInfo } from './metrics/self-families.ts';
+import { SnapshotStore } from './store.ts';
 import { startTelemetry, type Telemetry } from './telemetry/otel.ts';
-import { otelSettings } from './telemetry/otel-config.ts';
 import { sampleSpans, TracingRunner } from './telemetry/tracing.ts';
 
 export interface App {
@@ -22,43 +23,37 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function createApp(config: Config, factories: readonly BackendFactory[], log: Logger, build: BuildInfo): App {
-  const otel = otelSettings(process.env);
-  const entries: PollerEntry[] = factories
-    .filter((f) => config.backends[f.name])
-    .map((f) => ({
-      vendor: f.vendor,
-      intervalMs: config.intervalMs,
-      supersedes: f.supersedes,
-      backend: f.create({ runner: otel.traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: f.name }), timeoutMs: config.timeoutMs, intervalMs: config.intervalMs }, config.raw),
-    }));
-  if (entries.length === 0) log.warn('every backend is disabled; serving self metrics only');
+/** Builds the app; imports the module of each enabled backend. `factories` are all known backends (their vendors' id formats). */
+export async function createApp(config: Config, factories: readonly BackendFactory<any>[], log: Logger, build: BuildInfo): Promise<App> {
+  const traces = config.telemetry.otel.traces;
+  const backends = await Promise.all(
+    config.backends.map((b) =>
+      b.create({ runner: traces ? new TracingRunner(new ExecaRunner()) : new ExecaRunner(), log: log.child({ backend: b.name }), timeoutMs: config.timeoutMs, intervalMs: config.intervalMs }),
+    ),
+  );
+  if (backends.length === 0) log.warn('every backend is disabled; serving self metrics only');
+
+  const poller = new Poller(
+    backends.map((backend, i) => ({ backend, vendor: config.backends[i]!.vendor.name, intervalMs: config.intervalMs, supersedes: config.backends[i]!.supersedes })),
+    { timeoutMs: config.timeoutMs, graceIntervals: config.graceIntervals, log, aroundSample: traces ? sampleSpans() : undefined },
+  );
+  const attribution = config.attribution.enabled
+    ? createAttribution(config.attribution, { log, collectIntervalMs: config.intervalMs, timeoutMs: config.timeoutMs, vendors: vendorsOf(factories) })
+    : undefined;
+  const store = new SnapshotStore(poller.current(), attribution?.attribute);
+  poller.subscribe((s) => store.setSnapshot(s));
+  attribution?.onChange(() => store.attributionChanged());
 
   const families = snapshotFamilies(build);
   const exposition = new Exposition(families, scrapeFamilies);
-  const poller: Poller = new Poller(entries, {
-    timeoutMs: config.timeoutMs,
-    graceIntervals: config.graceIntervals,
-    log,
-    onSnapshot: (s) => publish(s),
-    aroundSample: otel.traces ? sampleSpans((name) => poller.current().backends.find((b) => b.name === name)) : undefined,
-  });
-  let telemetry: Telemetry | undefined;
-  // Attribution joins the latest snapshot with its cached kubelet/API state whenever either changes;
-  // /metrics and OTLP read the same joined snapshot.
-  const attribution = createAttribution(config, log, () => publish());
-  let joined: Snapshot = poller.current();
-  const publish = (s: Snapshot = poller.current()) => {
-    joined = attribution ? attribution.combine(s) : s;
-    exposition.update(joined);
-  };
-  publish();
+  store.subscribe((s) => exposition.update(s));
   const server = buildServer({
     exposition,
     snapshot: () => poller.current(),
     settled: () => poller.settled(),
     staleAfterMs: config.intervalMs * config.graceIntervals + config.timeoutMs,
   });
+  let telemetry: Telemetry | undefined;
 
   return {
     async start() {
@@ -72,14 +67,14 @@ export function createApp(config: Config, factories: readonly BackendFactory[], 
       }
       const addr = server.server.address();
       const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host, port: config.listen.port };
-      log.info({ address: bound, backends: entries.map((e) => e.backend.name), intervalMs: config.intervalMs }, 'listening');
+      log.info({ address: bound, backends: backends.map((b) => b.name), intervalMs: config.intervalMs }, 'listening');
       telemetry = await startTelemetry({
-        settings: otel,
+        settings: config.telemetry.otel,
         log,
-        snapshot: () => joined,
+        snapshot: () => store.current(),
         families: [...families, ...scrapeFamilies],
         serviceVersion: build.version,
-        nodeName: process.env.NODE_NAME,
+        nodeName: config.telemetry.nodeName,
       });
       poller.start();
       attribution?.start();

@@ -1,42 +1,18 @@
-// Flags and their environment-variable equivalents, declared as data so that
-// --help, validation and docs come from one table. Flags win over the
-// environment; a bad flag or value is one clear line and exit status 2.
+// Flags and their environment-variable equivalents, declared as typed options
+// (src/options.ts) so that --help, validation, docs and the typed values come
+// from one table. Flags win over the environment; a bad flag or value is one
+// clear line and exit status 2. This is the only place that reads flags by name.
 
-import type { BackendFactory } from './backends/backend.ts';
+import { attributionOptions, type AttributionOptions } from './attribution/options.ts';
+import { vendorsOf, type Backend, type BackendDeps, type BackendFactory, type VendorFacts } from './backends/backend.ts';
+import { groupFlags, option, parseAddress, parseDurationMs, readGroup, type FlagSpec, type ListenAddress, type OptionGroup } from './options.ts';
+import { otelSettings, type OtelSettings } from './telemetry/otel-config.ts';
+
+export type { FlagSpec, ListenAddress } from './options.ts';
+export { parseAddress, parseDurationMs } from './options.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-type Kind = 'string' | 'duration' | 'bool' | 'address' | 'enum' | 'int';
-
-export interface FlagSpec {
-  readonly name: string;
-  readonly kind: Kind;
-  readonly default: string;
-  readonly help: string;
-  readonly choices?: readonly string[];
-  /** A word accepted besides a value of `kind` (a duration flag's "collect"). */
-  readonly keyword?: string;
-}
-
-export interface ListenAddress {
-  /** Empty means every interface. */
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface Config {
-  readonly listen: ListenAddress;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly graceIntervals: number;
-  readonly logLevel: string;
-  readonly logFormat: 'json' | 'logfmt';
-  /** Enabled state of each backend, by name. */
-  readonly backends: Readonly<Record<string, boolean>>;
-  /** Every flag's parsed string value, by flag name (tool paths among them). */
-  readonly raw: Readonly<Record<string, string>>;
 }
 
 export const DEFAULT_PORT = 9477;
@@ -46,33 +22,61 @@ export function envName(flag: string): string {
   return ENV_PREFIX + flag.toUpperCase().replace(/[.-]/g, '_');
 }
 
-const COMMON_FLAGS: readonly FlagSpec[] = [
-  { name: 'web.listen-address', kind: 'address', default: `:${DEFAULT_PORT}`, help: 'Address to serve /metrics, /healthz and /readyz on, [host]:port.' },
-  { name: 'collect.interval', kind: 'duration', default: '10s', help: 'How often each backend samples its tool in the background (e.g. 10s, 500ms).' },
-  { name: 'collect.timeout', kind: 'duration', default: '5s', help: 'Bound for one backend sample; a tool still running then is killed.' },
-  { name: 'collect.grace-intervals', kind: 'int', default: '3', help: 'Intervals a failing backend\'s last good values are still served before its series are dropped.' },
-  { name: 'log.level', kind: 'enum', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'Lowest level logged.' },
-  { name: 'log.format', kind: 'enum', default: 'json', choices: ['json', 'logfmt'], help: 'Log line format.' },
-];
+export interface CommonOptions {
+  readonly listen: ListenAddress;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly graceIntervals: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logFormat: 'json' | 'logfmt';
+}
 
-export function flagSpecs(factories: readonly BackendFactory<any>[], extra: readonly FlagSpec[] = []): FlagSpec[] {
-  const specs = [...COMMON_FLAGS];
-  for (const f of factories) {
-    specs.push({ name: `backend.${f.name}`, kind: 'bool', default: String(f.defaultEnabled), help: `Enable the ${f.name} backend: ${f.description}.` });
-    for (const o of f.flags ?? []) specs.push(o);
-  }
-  return [...specs, ...extra];
+const COMMON: OptionGroup<CommonOptions> = {
+  listen: option.address('web.listen-address', `:${DEFAULT_PORT}`, 'Address to serve /metrics, /healthz and /readyz on, [host]:port.'),
+  intervalMs: option.duration('collect.interval', '10s', 'How often each backend samples its tool in the background (e.g. 10s, 500ms).'),
+  timeoutMs: option.duration('collect.timeout', '5s', 'Bound for one backend sample; a tool still running then is killed.'),
+  graceIntervals: option.int('collect.grace-intervals', 3, 'Intervals a failing backend\'s last good values are still served before its series are dropped.'),
+  logLevel: option.enum('log.level', ['debug', 'info', 'warn', 'error'], 'info', 'Lowest level logged.'),
+  logFormat: option.enum('log.format', ['json', 'logfmt'], 'json', 'Log line format.'),
+};
+
+/** An enabled backend with its parsed options bound: `create` imports its module and builds it. */
+export interface ConfiguredBackend {
+  readonly name: string;
+  readonly vendor: VendorFacts;
+  /** Backends this one keeps idle while it serves devices (BackendFactory.supersedes). */
+  readonly supersedes?: readonly string[];
+  create(deps: Omit<BackendDeps, 'name'>): Promise<Backend>;
+}
+
+export interface TelemetryConfig {
+  readonly otel: OtelSettings;
+  /** The Kubernetes node (downward API NODE_NAME). */
+  readonly nodeName?: string;
+}
+
+export interface Config extends CommonOptions {
+  /** The enabled backends, in registry order. */
+  readonly backends: readonly ConfiguredBackend[];
+  readonly attribution: AttributionOptions;
+  readonly telemetry: TelemetryConfig;
+}
+
+const enableOption = (f: BackendFactory<any>) => option.bool(`backend.${f.name}`, f.defaultEnabled, `Enable the ${f.name} backend: ${f.description}.`);
+
+/** Every flag, in --help order: common, each backend's, attribution's. */
+export function flagSpecs(factories: readonly BackendFactory<any>[]): FlagSpec[] {
+  return [
+    ...groupFlags(COMMON),
+    ...factories.flatMap((f) => [enableOption(f).flag, ...groupFlags(f.options)]),
+    ...groupFlags(attributionOptions(vendorsOf(factories))),
+  ];
 }
 
 export type ParseResult = { readonly kind: 'run'; readonly config: Config } | { readonly kind: 'help' } | { readonly kind: 'version' };
 
-export function parseConfig(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  factories: readonly BackendFactory<any>[],
-  extra: readonly FlagSpec[] = [],
-): ParseResult {
-  const specs = flagSpecs(factories, extra);
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, factories: readonly BackendFactory<any>[]): ParseResult {
+  const specs = flagSpecs(factories);
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values = new Map<string, string>();
 
@@ -109,25 +113,27 @@ export function parseConfig(
     values.set(name, checkValue(spec, value, `flag --${name}`));
   }
 
-  const get = (name: string) => values.get(name) ?? byName.get(name)!.default;
-  const raw: Record<string, string> = {};
-  for (const s of specs) raw[s.name] = get(s.name);
-  const backends: Record<string, boolean> = {};
-  for (const f of factories) backends[f.name] = get(`backend.${f.name}`) === 'true';
-  const intervalMs = parseDurationMs(get('collect.interval'))!;
-  const timeoutMs = parseDurationMs(get('collect.timeout'))!;
+  const text = (name: string) => values.get(name) ?? byName.get(name)!.default;
+  const backends = factories.filter((f) => readGroup({ on: enableOption(f) }, text).on).map((f) => configure(f, text));
   return {
     kind: 'run',
     config: {
-      listen: parseAddress(get('web.listen-address'))!,
-      intervalMs,
-      timeoutMs,
-      graceIntervals: Number(get('collect.grace-intervals')),
-      logLevel: get('log.level'),
-      logFormat: get('log.format') as 'json' | 'logfmt',
+      ...readGroup(COMMON, text),
       backends,
-      raw,
+      attribution: readGroup(attributionOptions(vendorsOf(factories)), text),
+      telemetry: { otel: otelSettings(env), ...(env.NODE_NAME ? { nodeName: env.NODE_NAME } : {}) },
     },
+  };
+}
+
+/** Binds a backend's parsed options to its factory, keeping their type together. */
+function configure<O>(f: BackendFactory<O>, text: (name: string) => string): ConfiguredBackend {
+  const options = readGroup(f.options, text);
+  return {
+    name: f.name,
+    vendor: f.vendor,
+    ...(f.supersedes ? { supersedes: f.supersedes } : {}),
+    create: async (deps) => (await f.load())({ ...deps, name: f.name }, options),
   };
 }
 
@@ -158,22 +164,7 @@ function checkValue(spec: FlagSpec, value: string, where: string): string {
   }
 }
 
-export function parseDurationMs(v: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return n > 0 && Number.isFinite(n) ? Math.round(n) : undefined;
-}
-
-export function parseAddress(v: string): ListenAddress | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(v.trim());
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: m[1] ?? m[2] ?? '', port };
-}
-
-export function helpText(factories: readonly BackendFactory<any>[], extra: readonly FlagSpec[] = []): string {
+export function helpText(factories: readonly BackendFactory<any>[]): string {
   const lines = [
     'Usage: accelerator-exporter [flags]',
     '',
@@ -182,7 +173,7 @@ export function helpText(factories: readonly BackendFactory<any>[], extra: reado
     '',
     'Flags (each also read from the environment variable shown; flags win):',
   ];
-  for (const s of flagSpecs(factories, extra)) {
+  for (const s of flagSpecs(factories)) {
     const name = s.kind === 'bool' ? `--[no-]${s.name}` : `--${s.name}=<${s.kind === 'enum' ? s.choices!.join('|') : s.kind}${s.keyword ? `|${s.keyword}` : ''}>`;
     lines.push(`  ${name}`);
     lines.push(`      ${s.help} (default: ${s.default || '""'}; env ${envName(s.name)})`);

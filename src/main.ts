@@ -2,7 +2,6 @@
 
 import { readFileSync } from 'node:fs';
 import { createApp } from './app.ts';
-import { ATTRIBUTION_FLAGS } from './attribution/service.ts';
 import { BACKEND_FACTORIES } from './backends/registry.ts';
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
@@ -13,7 +12,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES, ATTRIBUTION_FLAGS);
+    parsed = parseConfig(process.argv.slice(2), process.env, BACKEND_FACTORIES);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`accelerator-exporter: ${err.message}\n`);
@@ -22,7 +21,7 @@ async function main(): Promise<number> {
     throw err;
   }
   if (parsed.kind === 'help') {
-    process.stdout.write(helpText(BACKEND_FACTORIES, ATTRIBUTION_FLAGS));
+    process.stdout.write(helpText(BACKEND_FACTORIES));
     return 0;
   }
   if (parsed.kind === 'version') {
@@ -31,7 +30,7 @@ async function main(): Promise<number> {
   }
   const { config } = parsed;
   const log = createLogger(config.logLevel, config.logFormat);
-  const app = createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
+  const app = await createApp(config, BACKEND_FACTORIES, log, { version: pkg.version, nodeVersion: process.version });
   // Handlers before start: the first listener of a signal fixes the async
   // context its callbacks run in, and one added later inside a traced tool run
   // (execa's exit hook) would tie the shutdown and its log lines to that trace.

@@ -64,7 +64,6 @@ export interface DeviceSample {
   readonly recoveryAction?: number;
   /** Current PCIe throughput, both directions together (AMD pcie.bandwidth). */
   readonly pcieBandwidthBytesPerSecond?: number;
-  // --- Intel / Gaudi / Neuron additions ---
   /** Per compute core (AWS NeuronCore) busy fraction, 0..1, keyed by the tool's core index. */
   readonly coreUtilizationRatio?: readonly LabelledValue<string>[];
   // --- NVML additions (nvml backend) ---

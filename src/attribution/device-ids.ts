@@ -1,45 +1,54 @@
-// What a device plugin's `device_ids` name, per vendor, and how each is found
-// among the devices the backends read. Pure, apart from the sysfs readlink
-// that turns an Intel `card<N>` into its PCI address.
+// What a device plugin's `device_ids` name, and how each is found among the
+// devices the backends read. Each vendor declares its own id formats
+// (`parseDeviceId` in src/backends/<vendor>/index.ts); a PCI address and the
+// `::N` replica suffix are common to all. Pure: the sysfs read that turns an
+// Intel `card<N>` into its PCI address is passed in.
 
 import { readlinkSync } from 'node:fs';
 import path from 'node:path';
+import type { HostReads, VendorFacts } from '../backends/backend.ts';
 import { normalizePciBusId, type DeviceIdentity } from '../model.ts';
 
 /** A device id as the kubelet reports it, reduced to something a device can be matched on. */
 export interface ParsedDeviceId {
-  /** NVIDIA `GPU-...`/`MIG-...` uuid, or empty. */
+  /** A backend's device uuid (NVIDIA `GPU-...`/`MIG-...`), or empty. */
   readonly uuid: string;
   /** Normalised PCI address (AMD ids, Intel cards via sysfs), or empty. */
   readonly pciBusId: string;
-  /** A device index (`nvidia0` on GKE), or empty. */
+  /** A device index of `vendor` (`nvidia0` on GKE), or empty. */
   readonly index: string;
+  /** The vendor whose format the id has, or empty. */
+  readonly vendor: string;
   /** Time-slicing/MPS replicas (`<id>::N`), legacy MIG slices and Intel shared-dev-num shares: the device is shared by design. */
   readonly replica: boolean;
   /** The id without a replica suffix, kept as the label when nothing matches. */
   readonly base: string;
-  /** AMD `amdgpu_xcp_<N>`: a partition named by its platform device, which no backend reports (see matchDevice). */
-  readonly amdXcp: boolean;
+  /** An id that names something no backend reports (AMD `amdgpu_xcp_<N>`): never matched. */
+  readonly unmatchable: boolean;
 }
 
-export function parseDeviceId(id: string, sysfs: string): ParsedDeviceId {
-  const sep = id.indexOf('::');
-  const replica = sep >= 0;
-  const base = replica ? id.slice(0, sep) : id;
-  const none = { uuid: '', pciBusId: '', index: '', replica, base, amdXcp: false };
-  if (/^(GPU|MIG)-[0-9a-fA-F-]+$/.test(base)) return { ...none, uuid: base };
-  // Legacy MIG ids (`MIG-GPU-<uuid>/<gi>/<ci>`) name only the parent for matching purposes.
-  const legacy = /^MIG-(GPU-[0-9a-fA-F-]+)\/\d+\/\d+$/.exec(base);
-  // A slice of that GPU, so shared by design like a replica.
-  if (legacy) return { ...none, uuid: legacy[1]!, replica: true };
-  const pci = normalizePciBusId(base);
-  if (pci) return { ...none, pciBusId: pci };
-  const gke = /^nvidia(\d+)(?:\/|$)/.exec(base);
-  if (gke) return { ...none, index: gke[1]! };
-  if (/^amdgpu_xcp_\d+$/.test(base)) return { ...none, amdXcp: true };
-  const intel = /^card(\d+)-(\d+)$/.exec(base);
-  if (intel) return { ...none, pciBusId: drmCardPciBusId(sysfs, Number(intel[1])), replica: replica || Number(intel[2]) > 0 };
-  return none;
+export type DeviceIdParser = (id: string) => ParsedDeviceId;
+
+/** The parser of every vendor's device-plugin ids. */
+export function deviceIdParser(vendors: readonly VendorFacts[], host: HostReads): DeviceIdParser {
+  return (id) => {
+    const sep = id.indexOf('::');
+    const replica = sep >= 0;
+    const base = replica ? id.slice(0, sep) : id;
+    const none: ParsedDeviceId = { uuid: '', pciBusId: '', index: '', vendor: '', replica, base, unmatchable: false };
+    for (const v of vendors) {
+      const m = v.parseDeviceId?.(base, host);
+      if (m) return { ...none, ...m, vendor: v.name, replica: replica || m.replica === true };
+    }
+    const pci = normalizePciBusId(base);
+    if (pci) return { ...none, pciBusId: pci };
+    return none;
+  };
+}
+
+/** The host reads of device-id parsing, from a sysfs mount. */
+export function sysfsReads(sysfs: string): HostReads {
+  return { drmCardPciBusId: (card) => drmCardPciBusId(sysfs, card) };
 }
 
 /** /sys/class/drm/card<N>/device links to the PCI device directory, named by its address. */
@@ -57,10 +66,10 @@ export function matchDevice(p: ParsedDeviceId, devices: readonly DeviceIdentity[
   // the global number of their amdgpu_xcp platform device. amd-smi reports partitions by
   // index and PCI address only, and N follows the driver's probe order, not the partition:
   // no mapping from N to one of them is reliable, so the allocation stays unresolved.
-  if (p.amdXcp) return undefined;
+  if (p.unmatchable) return undefined;
   if (p.uuid) return devices.find((d) => d.uuid === p.uuid);
   if (p.pciBusId) return devices.find((d) => d.pciBusId === p.pciBusId && !d.parentUuid) ?? devices.find((d) => d.pciBusId === p.pciBusId);
-  if (p.index) return devices.find((d) => d.vendor === 'nvidia' && d.index === p.index);
+  if (p.index) return devices.find((d) => d.vendor === p.vendor && d.index === p.index);
   return devices.find((d) => d.uuid === p.base);
 }
 

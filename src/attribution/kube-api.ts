@@ -6,7 +6,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { normalizePciBusId } from '../model.ts';
-import { sliceKey } from './attribute.ts';
+import { sliceKey } from './keys.ts';
 
 type Obj = Record<string, any>;
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BackendReading, Vendor } from '../model.ts';
 import type { CommandRunner } from '../exec/runner.ts';
-import type { FlagSpec } from '../config.ts';
+import type { OptionGroup } from '../options.ts';
 
 /**
  * The tool or the devices are absent. Not a failure: a node without a given
@@ -11,7 +11,13 @@ export class NoDataError extends Error {
   override name = 'NoDataError';
 }
 
-export const FAILURE_REASONS = ['timeout', 'exit_code', 'parse', 'spawn'] as const;
+/**
+ * Why a sample failed, a label on the self metrics. `internal` is a bug of the
+ * exporter's own (a TypeError in a parser, say), never blamed on the tool; it is
+ * exported only once it has happened, so that the pre-initialised series stay
+ * those of the tool's failures.
+ */
+export const FAILURE_REASONS = ['timeout', 'exit_code', 'parse', 'spawn', 'internal'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** The tool is present but misbehaved; `reason` becomes a label on the self metrics. */
@@ -35,6 +41,8 @@ export interface Backend {
 }
 
 export interface BackendDeps {
+  /** The backend's own name (the factory's), for its `name` and its messages. */
+  readonly name: string;
   readonly runner: CommandRunner;
   readonly log: Logger;
   /** Bound for one tool run. */
@@ -43,9 +51,62 @@ export interface BackendDeps {
   readonly intervalMs?: number;
 }
 
-export interface BackendFactory<O = Readonly<Record<string, string>>> {
+/** A device-plugin id reduced to what a device can be matched on; see src/attribution/device-ids.ts. */
+export interface DeviceIdMatch {
+  /** A uuid the backend reports (NVIDIA `GPU-...`/`MIG-...`). */
+  readonly uuid?: string;
+  /** A normalised PCI address. */
+  readonly pciBusId?: string;
+  /** A device index of this vendor (`nvidia0` on GKE). */
+  readonly index?: string;
+  /** A slice or share of the device by design (legacy MIG ids, Intel shared-dev-num). */
+  readonly replica?: boolean;
+  /** An id that names something no backend reports (AMD `amdgpu_xcp_<N>`): never matched. */
+  readonly unmatchable?: boolean;
+}
+
+/** Host reads a device-id parser may need, passed in so that parsing stays pure. */
+export interface HostReads {
+  /** The PCI address behind /sys/class/drm/card<N>, or empty. */
+  drmCardPciBusId(card: number): string;
+}
+
+/** A Kubernetes node label that marks this vendor's nodes; without `value` the key's presence is enough. */
+export interface NodeLabel {
+  readonly key: string;
+  readonly value?: string;
+}
+
+/**
+ * What the rest of the exporter needs to know about a vendor, declared next to
+ * its backends: attribution's defaults and id formats, and the DaemonSet's
+ * scheduling (tested against daemonset/base).
+ */
+export interface VendorFacts {
+  /** The `vendor` label. */
+  readonly name: Vendor;
+  /** Device-plugin resource names (`*` matches anything): the default of --attribution.resource-names. */
+  readonly resourceNames: readonly string[];
+  /** DRA driver names (`*` matches anything): the default of --attribution.dra-drivers. */
+  readonly draDrivers: readonly string[];
+  /** This vendor's device-plugin id formats (the replica suffix `::N` already removed); undefined when the id is not one. */
+  readonly parseDeviceId?: (id: string, host: HostReads) => DeviceIdMatch | undefined;
+  /** Taint keys of this vendor's nodes, tolerated with `operator: Exists`. */
+  readonly tolerations: readonly string[];
+  /** Node labels that select this vendor's nodes (OR-ed node affinity terms). */
+  readonly nodeLabels: readonly NodeLabel[];
+}
+
+/** Builds a backend from its dependencies and its typed options. */
+export type BackendConstructor<O> = (deps: BackendDeps, options: O) => Backend;
+
+/**
+ * One backend as the registry lists it: small, so that listing every backend
+ * costs nothing; `load` imports the backend's module only when it is enabled.
+ */
+export interface BackendFactory<O = unknown> {
   readonly name: string;
-  readonly vendor: Vendor;
+  readonly vendor: VendorFacts;
   readonly defaultEnabled: boolean;
   readonly description: string;
   /**
@@ -53,8 +114,17 @@ export interface BackendFactory<O = Readonly<Record<string, string>>> {
    * the poller keeps those idle, and never exports both, so no device is exported twice.
    */
   readonly supersedes?: readonly string[];
-  /** Flags of this backend (tool paths), merged into --help and the config. */
-  readonly flags?: readonly FlagSpec[];
-  /** Receives every flag's value by name. */
-  create(deps: BackendDeps, flags: O): Backend;
+  /** This backend's options (its tool path), merged into --help and parsed into `O`. */
+  readonly options: OptionGroup<O>;
+  load(): Promise<BackendConstructor<O>>;
+}
+
+/** Declares a backend factory with its options' type inferred from `options`. */
+export function backendFactory<O>(f: BackendFactory<O>): BackendFactory<O> {
+  return f;
+}
+
+/** The vendors of the given backends, each once, in order. */
+export function vendorsOf(factories: readonly BackendFactory<any>[]): VendorFacts[] {
+  return [...new Set(factories.map((f) => f.vendor))];
 }

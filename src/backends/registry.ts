@@ -1,14 +1,14 @@
-import type { BackendFactory } from './backend.ts';
-import { nvidiaSmiFactory } from './nvidia-smi.ts';
-import { nvmlFactory } from './nvml.ts';
-import { amdSmiFactory } from './amd-smi.ts';
-import { rocmSmiFactory } from './rocm-smi.ts';
-import { hlSmiFactory } from './hl-smi.ts';
-import { xpuSmiFactory } from './xpu-smi.ts';
-import { neuronMonitorFactory } from './neuron-monitor.ts';
+// Every backend the exporter knows, one line each; --backend.<name> and each
+// backend's options, attribution's defaults and the DaemonSet's scheduling
+// (tested) come from this list. Listing costs nothing: a backend's module is
+// imported only when it is enabled.
 
-/**
- * Every backend the exporter knows; --backend.<name> flags come from this list. nvml comes
- * before nvidia-smi, which it supersedes: its first sample starts first.
- */
-export const BACKEND_FACTORIES: readonly BackendFactory[] = [nvmlFactory, nvidiaSmiFactory, amdSmiFactory, rocmSmiFactory, xpuSmiFactory, hlSmiFactory, neuronMonitorFactory];
+import type { BackendFactory } from './backend.ts';
+import { amdSmi, rocmSmi } from './amd/index.ts';
+import { neuronMonitor } from './aws/index.ts';
+import { hlSmi } from './habana/index.ts';
+import { xpuSmi } from './intel/index.ts';
+import { nvidiaSmi, nvml } from './nvidia/index.ts';
+
+// nvml comes before nvidia-smi, which it supersedes: its first sample starts first.
+export const BACKEND_FACTORIES: readonly BackendFactory<any>[] = [nvml, nvidiaSmi, amdSmi, rocmSmi, xpuSmi, hlSmi, neuronMonitor];

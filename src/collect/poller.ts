@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import { BackendError, FAILURE_REASONS, NoDataError, type Backend, type FailureReason } from '../backends/backend.ts';
+import { ParseError } from '../backends/values.ts';
 import type { BackendReading, DeviceIdentity, Vendor } from '../model.ts';
 import { compareDevices, type BackendState, type BackendStatus, type DeviceHealth, type Snapshot } from './snapshot.ts';
 
@@ -22,10 +23,21 @@ export interface PollerOptions {
   readonly graceIntervals: number;
   readonly log: Logger;
   readonly now?: () => number;
-  readonly onSnapshot?: (s: Snapshot) => void;
   /** Wraps each sample attempt of a backend (tracing makes it a span); the attempt never rejects. */
-  readonly aroundSample?: (backend: string, attempt: () => Promise<void>) => Promise<void>;
+  readonly aroundSample?: (backend: string, attempt: () => Promise<SampleOutcome>) => Promise<SampleOutcome>;
 }
+
+/** How one sample attempt of a backend ended. */
+export type SampleResult =
+  | { readonly state: 'ok' }
+  | { readonly state: 'no_data'; readonly message: string }
+  | { readonly state: 'failed'; readonly reason: FailureReason; readonly message: string };
+
+export type SampleOutcome = SampleResult & {
+  readonly durationSeconds: number;
+  /** Devices the backend contributes to the snapshot after the attempt. */
+  readonly devices: number;
+};
 
 /** Repeated identical failures are logged at most this often. */
 const FAILURE_LOG_EVERY_MS = 5 * 60_000;
@@ -43,7 +55,7 @@ interface Slot {
   lastFailureLogMs: number;
   suppressed: number;
   timer?: NodeJS.Timeout;
-  running?: Promise<void>;
+  running?: Promise<SampleOutcome>;
   controller?: AbortController;
 }
 
@@ -54,6 +66,7 @@ export class Poller {
   /** Identities seen, by bus id, so a device that falls off the bus keeps its labels on accelerator_device_up. */
   private readonly known = new Map<string, DeviceIdentity>();
   private snapshot: Snapshot;
+  private readonly listeners: ((s: Snapshot) => void)[] = [];
   private stopped = false;
 
   constructor(entries: readonly PollerEntry[], opts: PollerOptions) {
@@ -72,6 +85,11 @@ export class Poller {
 
   current(): Snapshot {
     return this.snapshot;
+  }
+
+  /** Calls `listener` with every snapshot published from now on. */
+  subscribe(listener: (s: Snapshot) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Every backend has finished at least one attempt. */
@@ -109,7 +127,7 @@ export class Poller {
     });
   }
 
-  private runOnce(slot: Slot): Promise<void> {
+  private runOnce(slot: Slot): Promise<SampleOutcome> {
     if (slot.running) return slot.running;
     const attempt = () => this.attempt(slot);
     slot.running = (this.opts.aroundSample ? this.opts.aroundSample(slot.entry.backend.name, attempt) : attempt()).finally(() => {
@@ -129,7 +147,7 @@ export class Poller {
     return by && this.servable(by, now) ? by : undefined;
   }
 
-  private async attempt(slot: Slot): Promise<void> {
+  private async attempt(slot: Slot): Promise<SampleOutcome> {
     const { backend } = slot.entry;
     const by = this.supersederOf(slot);
     // Wait for the superseding backend's sample in flight, so that both never start together.
@@ -141,13 +159,14 @@ export class Poller {
       slot.lastGood = undefined;
       slot.lastAttemptMs = this.now();
       this.publish();
-      return;
+      return { state: 'no_data', message: slot.lastMessage, durationSeconds: 0, devices: 0 };
     }
     const controller = new AbortController();
     slot.controller = controller;
     const started = this.now();
     const t0 = performance.now();
     let deadline: NodeJS.Timeout | undefined;
+    let outcome: SampleResult;
     try {
       // The backend honours the signal, but a tool stuck in the driver can
       // outlive SIGKILL; the race makes sure the poller itself moves on.
@@ -161,14 +180,17 @@ export class Poller {
         }),
       ]);
       this.succeed(slot, reading, started);
+      outcome = { state: 'ok' };
     } catch (err) {
-      this.fail(slot, err, started);
+      outcome = this.fail(slot, err, started);
     } finally {
       clearTimeout(deadline);
       slot.lastDurationSeconds = (performance.now() - t0) / 1000;
       slot.lastAttemptMs = started;
-      this.publish();
     }
+    const snapshot = this.publish();
+    const devices = snapshot.backends.find((b) => b.name === backend.name)?.devices ?? 0;
+    return { ...outcome, durationSeconds: slot.lastDurationSeconds, devices };
   }
 
   private succeed(slot: Slot, reading: BackendReading, at: number): void {
@@ -190,20 +212,23 @@ export class Poller {
     for (const d of reading.devices) if (d.id.pciBusId && !d.id.parentUuid) this.known.set(d.id.pciBusId, d.id);
   }
 
-  private fail(slot: Slot, err: unknown, at: number): void {
+  private fail(slot: Slot, err: unknown, at: number): SampleResult {
     if (err instanceof NoDataError) {
       if (slot.state !== 'no_data') slot.log.info({ reason: err.message }, 'no data from backend');
       slot.state = 'no_data';
       slot.lastMessage = err.message;
       slot.lastGood = undefined;
-      return;
+      return { state: 'no_data', message: err.message };
     }
-    const reason: FailureReason = err instanceof BackendError ? err.reason : 'parse';
+    // A ParseError is the tool's unexpected output; anything else but a BackendError is a bug
+    // of ours (a TypeError in a parser), not the tool's fault.
+    const reason: FailureReason = err instanceof BackendError ? err.reason : err instanceof ParseError ? 'parse' : 'internal';
     const message = err instanceof Error ? err.message : String(err);
     slot.failures[reason]++;
     const first = slot.state !== 'failed' || slot.lastMessage !== message;
     if (first) {
-      slot.log.warn({ reason, err: message }, 'backend failed');
+      if (reason === 'internal') slot.log.error({ reason, err }, 'backend failed: a bug in the exporter');
+      else slot.log.warn({ reason, err: message }, 'backend failed');
       slot.lastFailureLogMs = at;
       slot.suppressed = 0;
     } else if (at - slot.lastFailureLogMs >= FAILURE_LOG_EVERY_MS) {
@@ -215,6 +240,7 @@ export class Poller {
     }
     slot.state = 'failed';
     slot.lastMessage = message;
+    return { state: 'failed', reason, message };
   }
 
   private servable(slot: Slot, now: number): BackendReading | undefined {
@@ -227,9 +253,10 @@ export class Poller {
     return undefined;
   }
 
-  private publish(): void {
+  private publish(): Snapshot {
     this.snapshot = this.build();
-    this.opts.onSnapshot?.(this.snapshot);
+    for (const listener of this.listeners) listener(this.snapshot);
+    return this.snapshot;
   }
 
   private build(): Snapshot {

@@ -1,5 +1,4 @@
 import type { FailureReason } from '../backends/backend.ts';
-import type { AttributionView } from '../attribution/attribute.ts';
 import type { DeviceIdentity, DeviceSample, ProcessSample } from '../model.ts';
 
 export type BackendState = 'pending' | 'ok' | 'no_data' | 'failed';
@@ -37,8 +36,6 @@ export interface Snapshot {
   readonly processListed: ReadonlySet<string>;
   readonly health: readonly DeviceHealth[];
   readonly backends: readonly BackendStatus[];
-  /** Pod/container/claim attribution, joined in by the app when attribution is on. */
-  readonly attribution?: AttributionView;
 }
 
 export function compareDevices(a: DeviceIdentity, b: DeviceIdentity): number {

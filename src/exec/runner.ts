@@ -78,3 +78,8 @@ export class ExecaRunner implements CommandRunner {
     }
   }
 }
+
+/** "`what` exited with code N", the one wording of a non-zero exit (backends add the tool's words). */
+export function exitedWithCode(what: string, code: number | null | undefined): string {
+  return `${what} exited with code ${code}`;
+}

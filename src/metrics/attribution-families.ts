@@ -2,8 +2,8 @@
 // identity labels; the Kubernetes labels live only here, joined on uuid.
 // Every family is empty when attribution is off (no `attribution` part).
 
-import { UNATTRIBUTED_REASONS } from '../attribution/attribute.ts';
-import type { Snapshot } from '../collect/snapshot.ts';
+import { UNATTRIBUTED_REASONS } from '../attribution/view.ts';
+import type { ExportedSnapshot as Snapshot } from '../store.ts';
 import type { MetricFamily } from './family.ts';
 
 const CONTAINER_LABELS = ['namespace', 'pod', 'container', 'uuid'] as const;

@@ -158,7 +158,6 @@ export const DEVICE_FAMILIES: readonly MetricFamily[] = [
     },
   }),
   scalar('accelerator_pcie_throughput_bytes_per_second', 'Current PCIe throughput of the device, both directions together, bytes per second.', (d) => d.pcieBandwidthBytesPerSecond, { unit: 'bytes_per_second' }),
-  // --- Intel / Gaudi / Neuron additions ---
   keyed('accelerator_core_utilization_ratio', 'Busy fraction of one compute core of the device (AWS NeuronCore), 0..1, over the tool\'s last period.', 'core', (d) => d.coreUtilizationRatio ?? [], { unit: 'ratio' }),
 ];
 

@@ -1,4 +1,4 @@
-import type { Snapshot } from '../collect/snapshot.ts';
+import type { ExportedSnapshot } from '../store.ts';
 
 export type MetricType = 'gauge' | 'counter';
 export type Stability = 'stable' | 'alpha';
@@ -23,5 +23,5 @@ export interface MetricFamily {
   readonly stability: Stability;
   /** The OpenTelemetry semantic-convention instrument this family is the Prometheus form of. */
   readonly otel?: string;
-  samples(snapshot: Snapshot, nowMs: number): Iterable<Sample>;
+  samples(snapshot: ExportedSnapshot, nowMs: number): Iterable<Sample>;
 }

@@ -12,7 +12,6 @@ import type { MetricFamily } from '../metrics/family.ts';
 import type { OtelSettings, OtlpProtocol } from './otel-config.ts';
 import { exportedFamilies, instrumentSpec, sampleAttributes } from './otel-names.ts';
 import { createSampler } from './sampler.ts';
-import { TRACER_NAME } from './tracing.ts';
 
 export interface TelemetryOptions {
   readonly settings: OtelSettings;
@@ -119,7 +118,7 @@ async function startMetrics(opts: TelemetryOptions, resource: Resource): Promise
     exportTimeoutMillis: opts.settings.exportTimeoutMs,
   });
   const provider = new MeterProvider({ resource, readers: [reader] });
-  const meter = provider.getMeter(TRACER_NAME, opts.serviceVersion);
+  const meter = provider.getMeter('accelerator-exporter', opts.serviceVersion);
   const instruments = exportedFamilies(opts.families).map((f) => {
     const spec = instrumentSpec(f);
     const o = { description: f.help, unit: spec.unit };

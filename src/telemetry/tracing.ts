@@ -4,13 +4,13 @@
 // recorded or sent.
 
 import path from 'node:path';
-import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import type { BackendStatus } from '../collect/snapshot.ts';
-import { CommandNotFoundError, CommandTimeoutError, type CommandResult, type CommandRunner, type RunOptions } from '../exec/runner.ts';
+import { SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import type { SampleOutcome } from '../collect/poller.ts';
+import { CommandNotFoundError, CommandTimeoutError, exitedWithCode, type CommandResult, type CommandRunner, type RunOptions } from '../exec/runner.ts';
 
-export const TRACER_NAME = 'accelerator-exporter';
+const TRACER_NAME = 'accelerator-exporter';
 
-/** The exporter's tracer, for code that wants its own spans (the attribution refresh, for one). */
+/** The exporter's tracer. */
 export function tracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
 }
@@ -22,29 +22,6 @@ function message(err: unknown): string {
 function fail(span: Span, type: string, text: string): void {
   span.setAttributes({ 'accelerator.outcome': type, 'error.type': type, 'error.message': text });
   span.setStatus({ code: SpanStatusCode.ERROR, message: text });
-}
-
-/**
- * Runs `fn` inside an active span named `name`, so tool runs and log lines
- * within it are its children. A thrown error marks the span failed and is
- * rethrown. For example, an attribution refresh:
- * `inSpan('attribution refresh', { 'accelerator.source': 'kubelet' }, () => refresh())`.
- */
-export function inSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer().startActiveSpan(name, { attributes }, async (span) => {
-    const t0 = performance.now();
-    try {
-      const r = await fn(span);
-      if (span.isRecording()) span.setAttribute('accelerator.outcome', 'ok');
-      return r;
-    } catch (err) {
-      fail(span, err instanceof Error ? err.name : 'error', message(err));
-      throw err;
-    } finally {
-      span.setAttribute('accelerator.duration_s', (performance.now() - t0) / 1000);
-      span.end();
-    }
-  });
 }
 
 /** A CommandRunner that records each tool run as a span: tool, arguments, exit code, outcome, duration. */
@@ -68,7 +45,7 @@ export class TracingRunner implements CommandRunner {
         const r = await this.inner.run(file, args, opts);
         span.setAttribute('process.exit.code', r.exitCode);
         if (r.exitCode === 0) span.setAttribute('accelerator.outcome', 'ok');
-        else fail(span, 'exit_code', `${tool} exited with code ${r.exitCode}: ${firstLine(r.stderr || r.stdout)}`);
+        else fail(span, 'exit_code', `${exitedWithCode(tool, r.exitCode)}: ${firstLine(r.stderr || r.stdout)}`);
         return r;
       } catch (err) {
         const type = err instanceof CommandTimeoutError ? 'timeout' : err instanceof CommandNotFoundError ? 'not_found' : 'spawn';
@@ -88,29 +65,25 @@ function firstLine(text: string): string {
 
 /**
  * The poller's `aroundSample` hook: a span per backend sample, active for the
- * whole attempt so the tool runs and the poller's own log lines belong to it.
- * The outcome is read from the backend status the attempt published.
+ * whole attempt so the tool runs and the poller's own log lines belong to it,
+ * ending with the outcome the attempt returns.
  */
-export function sampleSpans(status: (backend: string) => BackendStatus | undefined) {
-  return (backend: string, attempt: () => Promise<void>): Promise<void> =>
+export function sampleSpans() {
+  return (backend: string, attempt: () => Promise<SampleOutcome>): Promise<SampleOutcome> =>
     tracer().startActiveSpan(`collect ${backend}`, { attributes: { 'accelerator.backend': backend } }, async (span) => {
-      const before = status(backend)?.failures;
       try {
-        await attempt();
-      } finally {
-        const after = status(backend);
-        if (after) {
-          span.setAttribute('accelerator.devices', after.devices);
-          if (after.lastDurationSeconds !== undefined) span.setAttribute('accelerator.duration_s', after.lastDurationSeconds);
-          if (after.state === 'failed') {
-            const reason = Object.entries(after.failures).find(([r, n]) => n > (before?.[r as keyof typeof before] ?? 0))?.[0] ?? 'failed';
-            fail(span, reason, after.lastMessage ?? '');
-            span.setAttribute('accelerator.outcome', 'failed');
-          } else {
-            span.setAttribute('accelerator.outcome', after.state);
-            if (after.state === 'no_data' && after.lastMessage) span.setAttribute('accelerator.no_data_reason', after.lastMessage);
-          }
+        const outcome = await attempt();
+        span.setAttribute('accelerator.devices', outcome.devices);
+        span.setAttribute('accelerator.duration_s', outcome.durationSeconds);
+        if (outcome.state === 'failed') {
+          fail(span, outcome.reason, outcome.message);
+          span.setAttribute('accelerator.outcome', 'failed');
+        } else {
+          span.setAttribute('accelerator.outcome', outcome.state);
+          if (outcome.state === 'no_data') span.setAttribute('accelerator.no_data_reason', outcome.message);
         }
+        return outcome;
+      } finally {
         span.end();
       }
     });

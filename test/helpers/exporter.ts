@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
+import { groupFlags } from '../../src/options.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/accelerator-exporter.js');
@@ -31,7 +32,7 @@ export interface RunningExporter {
 export function isolatingEnv(args: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const f of BACKEND_FACTORIES) {
-    const pointed = (f.flags ?? []).some((flag) => args.some((a) => a.startsWith(`--${flag.name}=`)));
+    const pointed = groupFlags(f.options).some((flag) => args.some((a) => a.startsWith(`--${flag.name}=`)));
     // Pointing at a tool also enables a backend that is off by default (rocm-smi).
     env[`ACCELERATOR_EXPORTER_BACKEND_${f.name.toUpperCase().replace(/[.-]/g, '_')}`] = String(pointed);
   }
@@ -65,13 +66,17 @@ export async function startExporter(args: readonly string[], env: Record<string,
       }
     });
     proc.once('exit', (code) => reject(new Error(`exporter exited with ${code} before listening: ${stderr}`)));
-    setTimeout(() => reject(new Error(`exporter did not listen within 15s: ${stderr}`)), 15_000).unref();
+    // Guards against a hang only: a machine shared by many test runs can take long to start Node.
+    setTimeout(() => reject(new Error(`exporter did not listen within 60s: ${stderr}`)), 60_000).unref();
   });
-  // A process that never listened must not outlive the test (it would load the machine for the others).
-  const port = await listening.catch((err: unknown) => {
-    proc.kill('SIGKILL');
+  let port: number;
+  try {
+    port = await listening;
+  } catch (err) {
+    // Never leave an exporter running behind a failed start.
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     throw err;
-  });
+  }
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
@@ -95,7 +100,7 @@ export async function startExporter(args: readonly string[], env: Record<string,
 }
 
 /** Polls until the predicate holds; the deadline only guards against a hang, it asserts no timing. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, deadlineMs = 15_000): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, deadlineMs = 60_000): Promise<T> {
   const end = Date.now() + deadlineMs;
   let last: unknown;
   while (Date.now() < end) {

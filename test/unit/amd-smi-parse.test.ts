@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { convert, gpuRecords, parseJsonOutput, parseMetric, parseProcesses, parseStatic, quantity } from '../../src/backends/amd-smi-parse.ts';
+import { convert, gpuRecords, parseJsonOutput, parseMetric, parseProcesses, parseStatic, quantity } from '../../src/backends/amd/amd-smi-parse.ts';
 import { emptyDevice } from '../../src/model.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 

@@ -7,7 +7,9 @@ import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { matchDevice, parseDeviceId, resourceMatcher } from '../../src/attribution/device-ids.ts';
+import { deviceIdParser, matchDevice, resourceMatcher, sysfsReads } from '../../src/attribution/device-ids.ts';
+import { vendorsOf } from '../../src/backends/backend.ts';
+import { BACKEND_FACTORIES } from '../../src/backends/registry.ts';
 import type { DeviceIdentity } from '../../src/model.ts';
 
 /** A sysfs tree with /sys/class/drm/card1/device -> the PCI device 0000:03:00.0, as the kernel links it. */
@@ -19,25 +21,27 @@ function sysfsWithCard1(): string {
   return root;
 }
 
-const NONE = { uuid: '', pciBusId: '', index: '', replica: false, amdXcp: false };
+const NONE = { uuid: '', pciBusId: '', index: '', vendor: '', replica: false, unmatchable: false };
+/** The parser of every registered vendor's ids, reading card links under `sysfs`. */
+const parseDeviceId = (id: string, sysfs: string) => deviceIdParser(vendorsOf(BACKEND_FACTORIES), sysfsReads(sysfs))(id);
 
 describe('parseDeviceId', () => {
   const sysfs = sysfsWithCard1();
   const cases: [string, object][] = [
-    ['GPU-a4f34abc-7715-3560-dcea-7238b9611a45', { ...NONE, uuid: 'GPU-a4f34abc-7715-3560-dcea-7238b9611a45', base: 'GPU-a4f34abc-7715-3560-dcea-7238b9611a45' }],
-    ['MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', { ...NONE, uuid: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', base: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b' }],
-    ['MIG-GPU-a4f34abc-7715-3560-dcea-7238b9611a45/7/0', { ...NONE, uuid: 'GPU-a4f34abc-7715-3560-dcea-7238b9611a45', replica: true, base: 'MIG-GPU-a4f34abc-7715-3560-dcea-7238b9611a45/7/0' }],
-    ['GPU-ddf64803-f421-0e5b-883e-cd752de16db7::3', { ...NONE, uuid: 'GPU-ddf64803-f421-0e5b-883e-cd752de16db7', replica: true, base: 'GPU-ddf64803-f421-0e5b-883e-cd752de16db7' }],
-    ['MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b::7', { ...NONE, uuid: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', replica: true, base: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b' }],
-    ['nvidia0', { ...NONE, index: '0', base: 'nvidia0' }],
-    ['nvidia3/vgpu1', { ...NONE, index: '3', base: 'nvidia3/vgpu1' }],
-    ['nvidia1/gi0', { ...NONE, index: '1', base: 'nvidia1/gi0' }],
+    ['GPU-a4f34abc-7715-3560-dcea-7238b9611a45', { ...NONE, uuid: 'GPU-a4f34abc-7715-3560-dcea-7238b9611a45', vendor: 'nvidia', base: 'GPU-a4f34abc-7715-3560-dcea-7238b9611a45' }],
+    ['MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', { ...NONE, uuid: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', vendor: 'nvidia', base: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b' }],
+    ['MIG-GPU-a4f34abc-7715-3560-dcea-7238b9611a45/7/0', { ...NONE, uuid: 'GPU-a4f34abc-7715-3560-dcea-7238b9611a45', vendor: 'nvidia', replica: true, base: 'MIG-GPU-a4f34abc-7715-3560-dcea-7238b9611a45/7/0' }],
+    ['GPU-ddf64803-f421-0e5b-883e-cd752de16db7::3', { ...NONE, uuid: 'GPU-ddf64803-f421-0e5b-883e-cd752de16db7', vendor: 'nvidia', replica: true, base: 'GPU-ddf64803-f421-0e5b-883e-cd752de16db7' }],
+    ['MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b::7', { ...NONE, uuid: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b', vendor: 'nvidia', replica: true, base: 'MIG-6b8c3b0a-2f4e-5d1c-9a77-0c1e2d3f4a5b' }],
+    ['nvidia0', { ...NONE, index: '0', vendor: 'nvidia', base: 'nvidia0' }],
+    ['nvidia3/vgpu1', { ...NONE, index: '3', vendor: 'nvidia', base: 'nvidia3/vgpu1' }],
+    ['nvidia1/gi0', { ...NONE, index: '1', vendor: 'nvidia', base: 'nvidia1/gi0' }],
     ['0000:19:00.0', { ...NONE, pciBusId: '0000:19:00.0', base: '0000:19:00.0' }],
     ['0000:1B:00.0', { ...NONE, pciBusId: '0000:1b:00.0', base: '0000:1B:00.0' }],
-    ['amdgpu_xcp_5', { ...NONE, amdXcp: true, base: 'amdgpu_xcp_5' }],
-    ['card1-0', { ...NONE, pciBusId: '0000:03:00.0', base: 'card1-0' }],
-    ['card1-3', { ...NONE, pciBusId: '0000:03:00.0', replica: true, base: 'card1-3' }],
-    ['card7-0', { ...NONE, base: 'card7-0' }],
+    ['amdgpu_xcp_5', { ...NONE, unmatchable: true, vendor: 'amd', base: 'amdgpu_xcp_5' }],
+    ['card1-0', { ...NONE, pciBusId: '0000:03:00.0', vendor: 'intel', base: 'card1-0' }],
+    ['card1-3', { ...NONE, pciBusId: '0000:03:00.0', vendor: 'intel', replica: true, base: 'card1-3' }],
+    ['card7-0', { ...NONE, vendor: 'intel', base: 'card7-0' }],
     ['all', { ...NONE, base: 'all' }],
   ];
   for (const [id, want] of cases) it(id, () => assert.deepEqual(parseDeviceId(id, sysfs), want));

@@ -50,9 +50,8 @@ describe('README.md', () => {
   it('mentions every flag the exporter accepts', async () => {
     const { flagSpecs } = await import('../../src/config.ts');
     const { BACKEND_FACTORIES } = await import('../../src/backends/registry.ts');
-    const { ATTRIBUTION_FLAGS } = await import('../../src/attribution/service.ts');
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    for (const spec of flagSpecs(BACKEND_FACTORIES, ATTRIBUTION_FLAGS)) {
+    for (const spec of flagSpecs(BACKEND_FACTORIES)) {
       const name = spec.name.startsWith('backend.') ? 'backend.<name>' : spec.name;
       assert.ok(readme.includes(`--${name}`) || readme.includes(`--[no-]${name}`), `README.md does not document --${spec.name}`);
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { HL_SMI_BASE_FIELDS, parseHlSmiRows } from '../../src/backends/hl-smi-fields.ts';
+import { HL_SMI_BASE_FIELDS, parseHlSmiRows } from '../../src/backends/habana/hl-smi-fields.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 
 const GAUDI3 = readFileSync(path.join(FIXTURES, 'gaudi/hl-smi_query-aip_csv_noheader__HL-325L_gaudi3_2rows__1.22.1__all-smi.csv'), 'utf8');

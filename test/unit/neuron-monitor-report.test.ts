@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseNeuronReport } from '../../src/backends/neuron-monitor-report.ts';
+import { parseNeuronReport } from '../../src/backends/aws/neuron-monitor-report.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 
 const REPORTS = readFileSync(path.join(FIXTURES, 'neuron/neuron-monitor_stream_3-reports__trn1.2xlarge__wandb-test_trainium.jsonl'), 'utf8')

@@ -4,14 +4,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  isAbsent,
-  parseComputeApps,
-  parseGpuRows,
-  parseHelpQuery,
-  parseNumber,
-  planQuery,
-} from '../../src/backends/nvidia-smi-fields.ts';
+import { parseComputeApps, parseGpuRows, parseHelpQuery, planQuery } from '../../src/backends/nvidia/nvidia-smi-fields.ts';
+import { isAbsent, parseNumber } from '../../src/backends/values.ts';
 import { answerQuery, readCapture } from '../fake-tools/lib/capture.mjs';
 import { FIXTURES } from '../helpers/exporter.ts';
 

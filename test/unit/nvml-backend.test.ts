@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { BackendError, NoDataError } from '../../src/backends/backend.ts';
-import { NVML, type NvmlApi, type Result } from '../../src/backends/nvml-api.ts';
-import { NvmlBackend } from '../../src/backends/nvml.ts';
+import { NVML, type NvmlApi, type Result } from '../../src/backends/nvidia/nvml-api.ts';
+import { NvmlBackend } from '../../src/backends/nvidia/nvml.ts';
 
 const log = pino({ level: 'silent' });
 const signal = () => new AbortController().signal;

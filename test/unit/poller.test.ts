@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { BackendError, NoDataError, type Backend } from '../../src/backends/backend.ts';
-import { Poller } from '../../src/collect/poller.ts';
+import { ParseError } from '../../src/backends/values.ts';
+import { Poller, type SampleOutcome } from '../../src/collect/poller.ts';
+import { snapshotSelfFamilies } from '../../src/metrics/self-families.ts';
 import { emptyDevice, type BackendReading } from '../../src/model.ts';
 
 const reading: BackendReading = {
@@ -113,5 +115,38 @@ describe('poller', () => {
     now = 4000;
     await p.sampleAll();
     assert.deepEqual(view(), { devices: 1, states: ['ok', 'no_data'], fallbackCalls: 1 });
+  });
+
+  it('counts a bug of its own as internal and the tool\'s unexpected output as parse, and hands each outcome to aroundSample', async () => {
+    const outcomes: (SampleOutcome & { backend: string })[] = [];
+    let now = 0;
+    const p = new Poller([{ backend: scripted([ok, () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'trim')")), fail, () => Promise.reject(new ParseError('expected a JSON array'))]), vendor: 'nvidia', intervalMs: 1000 }], {
+      timeoutMs: 500,
+      graceIntervals: 0,
+      log: silent,
+      now: () => (now += 1000),
+      aroundSample: async (backend, attempt) => {
+        const o = await attempt();
+        outcomes.push({ ...o, backend });
+        return o;
+      },
+    });
+    const failures = () => snapshotSelfFamilies({ version: 'v', nodeVersion: 'n' }).find((f) => f.name === 'accelerator_exporter_backend_failures_total')!;
+    const reasons = () => [...failures().samples(p.current(), 0)].map((x) => `${x.labels[1]}=${x.value}`);
+    await p.sampleAll();
+    assert.deepEqual(reasons(), ['timeout=0', 'exit_code=0', 'parse=0', 'spawn=0'], 'internal is not exported before it happens');
+    await p.sampleAll();
+    await p.sampleAll();
+    await p.sampleAll();
+    assert.deepEqual(reasons(), ['timeout=0', 'exit_code=1', 'parse=1', 'spawn=0', 'internal=1']);
+    assert.deepEqual(
+      outcomes.map(({ durationSeconds, ...o }) => (assert.ok(durationSeconds >= 0), o)),
+      [
+        { backend: 'fake', state: 'ok', devices: 1 },
+        { backend: 'fake', state: 'failed', reason: 'internal', message: "Cannot read properties of undefined (reading 'trim')", devices: 0 },
+        { backend: 'fake', state: 'failed', reason: 'exit_code', message: 'driver gone', devices: 0 },
+        { backend: 'fake', state: 'failed', reason: 'parse', message: 'expected a JSON array', devices: 0 },
+      ],
+    );
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseRocmSmiOutput, rocmSmiDevices } from '../../src/backends/rocm-smi-parse.ts';
+import { parseRocmSmiOutput, rocmSmiDevices } from '../../src/backends/amd/rocm-smi-parse.ts';
 import { emptyDevice, type DeviceIdentity, type DeviceSample } from '../../src/model.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 

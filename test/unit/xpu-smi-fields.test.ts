@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseDiscovery, parseDiscoveryDetail, parseDump, xpuDeviceSample, XpuParseError } from '../../src/backends/xpu-smi-fields.ts';
+import { parseDiscovery, parseDiscoveryDetail, parseDump, xpuDeviceSample } from '../../src/backends/intel/xpu-smi-fields.ts';
+import { ParseError } from '../../src/backends/values.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 
 const read = (f: string) => readFileSync(path.join(FIXTURES, 'intel', f), 'utf8');
@@ -19,7 +20,7 @@ describe('xpu-smi parsers', () => {
       { deviceId: '1', id: { vendor: 'intel', uuid: '00000000-0000-009a-0000-002f0bda8086', pciBusId: '0000:9a:00.0', index: '1', model: 'Intel(R) Data Center GPU Max 1100' } },
     ]);
     assert.equal(parseDiscovery(DISCOVERY_DOC)[0]!.id.model, 'Intel(R) Graphics [0x020a]');
-    assert.throws(() => parseDiscovery('<html>'), XpuParseError);
+    assert.throws(() => parseDiscovery('<html>'), ParseError);
   });
 
   it('reads static properties from discovery -d -j; "unknown" serial is absent', () => {
@@ -43,7 +44,7 @@ describe('xpu-smi parsers', () => {
     const extra = parseDump('Timestamp, DeviceId, Something New, GPU Power (W)\n1, 0, 42.5, 10\n', [1]);
     assert.deepEqual([...extra.values.get('0')!], [[1, 10]]);
     assert.deepEqual(extra.unknownColumns, ['Something New']);
-    assert.throws(() => parseDump('garbage\n', [0]), XpuParseError);
+    assert.throws(() => parseDump('garbage\n', [0]), ParseError);
   });
 
   it('converts units into the device sample', () => {

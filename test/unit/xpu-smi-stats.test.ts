@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseDiscovery, parseDiscoveryDetail, XpuParseError } from '../../src/backends/xpu-smi-fields.ts';
-import { parseStats, xpuTileSamples } from '../../src/backends/xpu-smi-stats.ts';
+import { parseDiscovery, parseDiscoveryDetail } from '../../src/backends/intel/xpu-smi-fields.ts';
+import { ParseError } from '../../src/backends/values.ts';
+import { parseStats, xpuTileSamples } from '../../src/backends/intel/xpu-smi-stats.ts';
 import { FIXTURES } from '../helpers/exporter.ts';
 
 const read = (f: string) => readFileSync(path.join(FIXTURES, 'intel', f), 'utf8');
@@ -83,8 +84,8 @@ describe('xpu-smi stats -j', () => {
   it('returns the error answer and rejects what is not stats', () => {
     assert.deepEqual(parseStats('{\n    "errno": 3,\n    "error": "device not found"\n}\n'), { ok: false, error: 'device not found', errno: 3 });
     assert.deepEqual(parseStats('{"error": "Error"}'), { ok: false, error: 'Error' });
-    assert.throws(() => parseStats('Level Zero Initialization Error\n'), XpuParseError);
-    assert.throws(() => parseStats('[]'), XpuParseError);
+    assert.throws(() => parseStats('Level Zero Initialization Error\n'), ParseError);
+    assert.throws(() => parseStats('[]'), ParseError);
     assert.throws(() => parseStats('{"device_level": []}'), /no device_id/);
   });
 });

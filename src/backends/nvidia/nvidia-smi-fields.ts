@@ -10,53 +10,8 @@ import {
   type InfoKey,
   type LostDevice,
   type ProcessSample,
-} from '../model.ts';
-
-const MIB = 1024 * 1024;
-const MHZ = 1e6;
-
-/**
- * Every non-value spelling seen in real output: bracketed sentinels
- * (`[N/A]`, `[Not Supported]`, `[Unknown Error]`, `[Insufficient Permissions]`,
- * `[GPU requires reset]`, `[GPU is lost]`, `[Requested functionality has been
- * deprecated]`), bare `N/A`, and the empty string.
- */
-export function isAbsent(raw: string | undefined): boolean {
-  if (raw === undefined) return true;
-  const v = raw.trim();
-  return v === '' || v === 'N/A' || (v.startsWith('[') && v.endsWith(']'));
-}
-
-/** A decimal or `0x` hex number; anything else is absent (never 0, never NaN). */
-export function parseNumber(raw: string | undefined): number | undefined {
-  if (isAbsent(raw)) return undefined;
-  const v = raw!.trim();
-  if (/^0x[0-9a-f]+$/i.test(v)) return Number.parseInt(v.slice(2), 16);
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-/** Enabled/Disabled, Yes/No, Active/Not Active as 1/0; anything else absent. */
-export function parseFlag(raw: string | undefined): number | undefined {
-  if (isAbsent(raw)) return undefined;
-  switch (raw!.trim().toLowerCase()) {
-    case 'enabled':
-    case 'yes':
-    case 'active':
-      return 1;
-    case 'disabled':
-    case 'no':
-    case 'not active':
-      return 0;
-    default:
-      return undefined;
-  }
-}
-
-function text(raw: string | undefined): string | undefined {
-  return isAbsent(raw) ? undefined : raw!.trim();
-}
+} from '../../model.ts';
+import { MHZ, MIB, ParseError, isAbsent, parseFlag, parseNumber, parseText as text } from '../values.ts';
 
 const RECOVERY_ACTIONS: Record<string, number> = {
   none: 0,
@@ -178,7 +133,7 @@ export function planQuery(supported: ReadonlySet<string>): QueryPlan {
     ids.push(want.id);
   }
   for (const id of IDENTITY) {
-    if (!ids.includes(id.id)) throw new Error(`nvidia-smi does not offer the identity field "${id.id}"`);
+    if (!ids.includes(id.id)) throw new ParseError(`nvidia-smi does not offer the identity field "${id.id}"`);
   }
   return { fields, ids, unsupported };
 }

@@ -15,7 +15,7 @@ import {
   type InfoKey,
   type IoCounter,
   type LabelledValue,
-} from '../model.ts';
+} from '../../model.ts';
 import { CLOCK, FI, NVML, errorText, type DeviceHandle, type FieldResult, type NvmlApi, type Result } from './nvml-api.ts';
 
 const MHZ = 1e6;

@@ -4,10 +4,11 @@
 // it. When it exits it is restarted with exponential back-off; close() kills it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type Backend, type BackendDeps, type BackendFactory } from './backend.ts';
+import { exitedWithCode } from '../../exec/runner.ts';
+import type { BackendReading } from '../../model.ts';
+import { BackendError, NoDataError, type Backend, type BackendDeps } from '../backend.ts';
+import { truncate, type ToolOptions } from '../tool-run.ts';
 import { parseNeuronReport } from './neuron-monitor-report.ts';
-import { toolPathFlag, truncate } from './tool-run.ts';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -16,7 +17,7 @@ const MAX_LINE_BYTES = 16 * 1024 * 1024;
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
 export class NeuronMonitorBackend implements Backend {
-  readonly name = 'neuron-monitor';
+  readonly name: string;
   private readonly deps: BackendDeps;
   private readonly path: string;
   private child: ChildProcess | undefined;
@@ -31,9 +32,10 @@ export class NeuronMonitorBackend implements Backend {
   private restartTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(deps: BackendDeps, path: string) {
+  constructor(deps: BackendDeps, options: ToolOptions) {
+    this.name = deps.name;
     this.deps = deps;
-    this.path = path;
+    this.path = options.path;
   }
 
   toolStarts(): number {
@@ -124,10 +126,10 @@ export class NeuronMonitorBackend implements Backend {
       if (this.child !== child) return;
       this.child = undefined;
       if (this.failure instanceof NoDataError) return;
-      const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+      const how = sig ? `neuron-monitor was killed by ${sig}` : exitedWithCode('neuron-monitor', code);
       // A report from a dead monitor goes stale: say so until a new one arrives.
       this.latest = undefined;
-      this.failure = new BackendError('exit_code', `neuron-monitor ${how}${this.lastStderr ? `: ${this.lastStderr}` : ''}`);
+      this.failure = new BackendError('exit_code', `${how}${this.lastStderr ? `: ${this.lastStderr}` : ''}`);
       this.settle(this.failure);
       if (this.closed) return;
       this.deps.log.warn({ code, signal: sig, stderr: this.lastStderr, restartInMs: this.backoffMs }, 'neuron-monitor exited; restarting');
@@ -175,12 +177,3 @@ export class NeuronMonitorBackend implements Backend {
     }
   }
 }
-
-export const neuronMonitorFactory: BackendFactory = {
-  name: 'neuron-monitor',
-  vendor: 'aws',
-  defaultEnabled: true,
-  description: 'AWS Inferentia and Trainium (Neuron) devices through a long-running neuron-monitor',
-  flags: [toolPathFlag('neuron-monitor', 'It runs for the life of the exporter with its default configuration.')],
-  create: (deps, flags) => new NeuronMonitorBackend(deps, flags['neuron-monitor.path']!),
-};

@@ -3,10 +3,8 @@
 // Field names are the documented `-Q/--query-aip` list (Habana
 // System_Management_Interface_Tool docs); `power.max` is newer than the rest.
 
-import { emptyDevice, normalizePciBusId, type DeviceSample, type ErrorType, type InfoKey, type TemperatureSensor } from '../model.ts';
-import { isAbsent, parseNumber } from './nvidia-smi-fields.ts';
-
-const MIB = 1024 * 1024;
+import { emptyDevice, normalizePciBusId, type DeviceSample, type ErrorType, type InfoKey, type TemperatureSensor } from '../../model.ts';
+import { MIB, parseNumberWithUnit, parseText as text } from '../values.ts';
 
 /** Fields every documented hl-smi version accepts. */
 export const HL_SMI_BASE_FIELDS = [
@@ -33,19 +31,8 @@ export interface HlSmiParse {
   readonly badLines: string[];
 }
 
-/**
- * A value without its unit: `-f csv,nounits` gives bare numbers, but older
- * releases and plain `csv` append ` MiB`, ` W`, ` C`, ` %`.
- */
-function num(raw: string | undefined): number | undefined {
-  if (isAbsent(raw)) return undefined;
-  const m = /^\s*([+-]?\d+(?:\.\d+)?)\s*(?:MiB|W|C|%)?\s*$/.exec(raw!);
-  return m ? parseNumber(m[1]) : undefined;
-}
-
-function text(raw: string | undefined): string | undefined {
-  return isAbsent(raw) ? undefined : raw!.trim();
-}
+/** `-f csv,nounits` gives bare numbers, but older releases and plain `csv` append a unit. */
+const num = (raw: string | undefined) => parseNumberWithUnit(raw, ['MiB', 'W', 'C', '%']);
 
 /**
  * Rows of `hl-smi -Q <fields> -f csv,noheader,nounits`, columns in the order

@@ -6,14 +6,13 @@
 // `stats -d <id> -j` per sample for their tiles (partition devices); a
 // single-tile device costs no extra tool start.
 
-import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
-import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
+import type { BackendReading, DeviceSample } from '../../model.ts';
+import { BackendError, NoDataError } from '../backend.ts';
+import { CliBackend, exitCodeError, firstLine } from '../tool-run.ts';
+import { ParseError } from '../values.ts';
 import { parseStats, xpuTileSamples } from './xpu-smi-stats.ts';
-import type { DeviceSample } from '../model.ts';
 import {
   XPU_DUMP_METRICS,
-  XpuParseError,
   jsonError,
   parseDiscovery,
   parseDiscoveryDetail,
@@ -29,7 +28,6 @@ interface Inventory {
 }
 
 export class XpuSmiBackend extends CliBackend {
-  readonly name = 'xpu-smi';
   private inventory: Inventory | undefined;
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
@@ -38,13 +36,13 @@ export class XpuSmiBackend extends CliBackend {
     const r = await this.run(args, signal);
     if (r.exitCode !== 0) {
       this.inventory = undefined;
-      throw new BackendError('exit_code', `xpu-smi dump exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
+      throw exitCodeError('xpu-smi dump', r.exitCode, firstLine(r.stderr, r.stdout));
     }
     let dump;
     try {
       dump = parseDump(r.stdout, XPU_DUMP_METRICS);
     } catch (err) {
-      if (err instanceof XpuParseError) throw new BackendError('parse', err.message);
+      if (err instanceof ParseError) throw new BackendError('parse', err.message);
       throw err;
     }
     if (dump.unknownColumns.length > 0) this.deps.log.debug({ columns: dump.unknownColumns }, 'xpu-smi dump columns without a known metric id');
@@ -69,7 +67,7 @@ export class XpuSmiBackend extends CliBackend {
       if (stats.ok && r.exitCode === 0) return xpuTileSamples(dev, detail, stats.tiles);
       why = stats.ok ? `exit code ${r.exitCode}` : `${stats.error}${stats.errno === undefined ? '' : ` (errno ${stats.errno})`}`;
     } catch (err) {
-      if (signal.aborted || !(err instanceof BackendError || err instanceof XpuParseError)) throw err;
+      if (signal.aborted || !(err instanceof BackendError || err instanceof ParseError)) throw err;
       why = err.message;
     }
     this.deps.log.warn({ device: dev.deviceId, err: why }, 'xpu-smi stats failed; no tile values this sample');
@@ -79,7 +77,7 @@ export class XpuSmiBackend extends CliBackend {
   private async discover(signal: AbortSignal): Promise<Inventory> {
     const r = await this.run(['discovery', '-j'], signal);
     if (r.exitCode !== 0) {
-      throw new BackendError('exit_code', `xpu-smi discovery exited with code ${r.exitCode}: ${jsonError(r.stdout) ?? firstLine(r.stderr, r.stdout)}`);
+      throw exitCodeError('xpu-smi discovery', r.exitCode, jsonError(r.stdout) ?? firstLine(r.stderr, r.stdout));
     }
     let devices: XpuDevice[];
     try {
@@ -87,7 +85,7 @@ export class XpuSmiBackend extends CliBackend {
     } catch (err) {
       const text = jsonError(r.stdout);
       if (text) throw new BackendError('exit_code', `xpu-smi discovery: ${text}`);
-      if (err instanceof XpuParseError) throw new BackendError('parse', `${err.message}: ${firstLine(r.stdout, r.stderr)}`);
+      if (err instanceof ParseError) throw new BackendError('parse', `${err.message}: ${firstLine(r.stdout, r.stderr)}`);
       throw err;
     }
     if (devices.length === 0) throw new NoDataError('xpu-smi found no Intel GPUs');
@@ -107,12 +105,3 @@ export class XpuSmiBackend extends CliBackend {
     return this.inventory;
   }
 }
-
-export const xpuSmiFactory: BackendFactory = {
-  name: 'xpu-smi',
-  vendor: 'intel',
-  defaultEnabled: true,
-  description: 'Intel data-centre GPUs through xpu-smi discovery and dump',
-  flags: [toolPathFlag('xpu-smi')],
-  create: (deps, flags) => new XpuSmiBackend(deps, flags['xpu-smi.path']!),
-};

@@ -8,11 +8,9 @@
 // temperatures celsius. A failed query prints `{"error": "...", "errno": n}`
 // instead. `dump` already gives the device-level values, so only tiles are read.
 
-import { emptyDevice, type DeviceSample, type TemperatureSensor } from '../model.ts';
-import { XpuParseError, type XpuDetail, type XpuDevice } from './xpu-smi-fields.ts';
-
-const MIB = 1024 * 1024;
-const MHZ = 1e6;
+import { emptyDevice, type DeviceSample, type TemperatureSensor } from '../../model.ts';
+import { MHZ, MIB, ParseError, parseJsonObject } from '../values.ts';
+import type { XpuDetail, XpuDevice } from './xpu-smi-fields.ts';
 
 export interface XpuTileStats {
   readonly tileId: string;
@@ -38,18 +36,11 @@ function metricList(raw: unknown): Map<string, number> {
   return out;
 }
 
-/** `xpu-smi stats -d <id> -j`. Throws XpuParseError when it is neither stats nor an error answer. */
+/** `xpu-smi stats -d <id> -j`. Throws ParseError when it is neither stats nor an error answer. */
 export function parseStats(stdout: string): XpuStatsResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(stdout);
-  } catch {
-    throw new XpuParseError('xpu-smi stats output is not JSON');
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new XpuParseError('xpu-smi stats output is not a JSON object');
-  const d = doc as Record<string, unknown>;
+  const d = parseJsonObject(stdout, 'xpu-smi stats output');
   if (typeof d.error === 'string') return { ok: false, error: d.error, ...(typeof d.errno === 'number' ? { errno: d.errno } : {}) };
-  if (typeof d.device_id !== 'number' && typeof d.device_id !== 'string') throw new XpuParseError('xpu-smi stats output has no device_id');
+  if (typeof d.device_id !== 'number' && typeof d.device_id !== 'string') throw new ParseError('xpu-smi stats output has no device_id');
   const tiles: XpuTileStats[] = [];
   // A single-tile device has no tile_level at all.
   for (const raw of Array.isArray(d.tile_level) ? d.tile_level : []) {

@@ -7,11 +7,8 @@
 // metric ids of `dump -m`, the stable interface, through every header text the
 // tool is known to have printed for an id (xpumanager's dump metric table).
 
-import { emptyDevice, normalizePciBusId, type DeviceIdentity, type DeviceSample, type ErrorType, type InfoKey, type TemperatureSensor } from '../model.ts';
-import { isAbsent, parseNumber } from './nvidia-smi-fields.ts';
-
-const MIB = 1024 * 1024;
-const MHZ = 1e6;
+import { emptyDevice, normalizePciBusId, type DeviceIdentity, type DeviceSample, type ErrorType, type InfoKey, type TemperatureSensor } from '../../model.ts';
+import { MHZ, MIB, ParseError, isAbsent, parseJsonObject, parseNumber } from '../values.ts';
 
 /** Dump metric ids we ask for, with what they become. */
 export const XPU_METRIC = {
@@ -63,20 +60,6 @@ export interface XpuDevice {
   readonly deviceId: string;
 }
 
-export class XpuParseError extends Error {
-  override name = 'XpuParseError';
-}
-
-function parseJson(stdout: string, what: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(stdout);
-  } catch {
-    throw new XpuParseError(`${what} is not JSON`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new XpuParseError(`${what} is not a JSON object`);
-  return doc as Record<string, unknown>;
-}
 
 /** The error text of a JSON error answer (`{"error": "..."}`), if it is one. */
 export function jsonError(stdout: string): string | undefined {
@@ -97,9 +80,9 @@ function str(v: unknown): string | undefined {
 
 /** `xpu-smi discovery -j`: the device list. Entries without a device id or uuid are skipped. */
 export function parseDiscovery(stdout: string): XpuDevice[] {
-  const doc = parseJson(stdout, 'xpu-smi discovery output');
+  const doc = parseJsonObject(stdout, 'xpu-smi discovery output');
   const list = doc.device_list;
-  if (!Array.isArray(list)) throw new XpuParseError('xpu-smi discovery output has no device_list');
+  if (!Array.isArray(list)) throw new ParseError('xpu-smi discovery output has no device_list');
   const out: XpuDevice[] = [];
   for (const raw of list) {
     if (typeof raw !== 'object' || raw === null) continue;
@@ -130,7 +113,7 @@ export interface XpuDetail {
 
 /** `xpu-smi discovery -d <id> -j`: static properties (every value is a string there). */
 export function parseDiscoveryDetail(stdout: string): XpuDetail {
-  const doc = parseJson(stdout, 'xpu-smi discovery -d output');
+  const doc = parseJsonObject(stdout, 'xpu-smi discovery -d output');
   const info: Partial<Record<InfoKey, string>> = {};
   const driver = str(doc.driver_version);
   if (driver) info.driver_version = driver;
@@ -157,7 +140,7 @@ export function parseDump(stdout: string, requested: readonly number[]): XpuDump
   const lines = stdout.split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = (lines[0] ?? '').split(',').map((h) => h.trim());
   const devCol = header.findIndex((h) => h.toLowerCase() === 'deviceid');
-  if (devCol < 0) throw new XpuParseError(`unexpected xpu-smi dump output: ${(lines[0] ?? '').slice(0, 200)}`);
+  if (devCol < 0) throw new ParseError(`unexpected xpu-smi dump output: ${(lines[0] ?? '').slice(0, 200)}`);
   const metricCols = header.map((_, i) => i).filter((i) => i !== devCol && header[i]!.toLowerCase() !== 'timestamp' && header[i]!.toLowerCase() !== 'tileid');
   const positional = metricCols.length === requested.length;
   const ids = new Map<number, number>();

@@ -7,8 +7,8 @@
 // pile up blocked threads or stall /metrics.
 
 import type { Logger } from 'pino';
-import { type BackendReading, type DeviceIdentity, type DeviceSample, type LostDevice, type ProcessSample, type ProfilingMetric } from '../model.ts';
-import { BackendError, NoDataError, type Backend, type BackendFactory } from './backend.ts';
+import { type BackendReading, type DeviceIdentity, type DeviceSample, type LostDevice, type ProcessSample, type ProfilingMetric } from '../../model.ts';
+import { BackendError, NoDataError, type Backend } from '../backend.ts';
 import { EVENT_TYPE_XID_CRITICAL_ERROR, GPM_METRIC, NVML, errorText, type DeviceHandle, type EventSetHandle, type GpmSampleHandle, type NvmlApi } from './nvml-api.ts';
 import { DeviceLostError, ok, readIdentity, readMigDevices, readPhysical, type MigDevice } from './nvml-read.ts';
 
@@ -342,21 +342,3 @@ export class NvmlBackend implements Backend {
     }
   }
 }
-
-export const nvmlFactory: BackendFactory = {
-  name: 'nvml',
-  vendor: 'nvidia',
-  defaultEnabled: true,
-  description: 'NVIDIA GPUs through NVML (libnvidia-ml) in process; when it reads the GPUs, the nvidia-smi backend stays idle',
-  supersedes: ['nvidia-smi'],
-  flags: [
-    {
-      name: 'nvml.library',
-      kind: 'string',
-      default: 'libnvidia-ml.so.1',
-      help: 'The NVML library: a file name found the way the dynamic loader finds libraries, or a path.',
-    },
-  ],
-  create: (deps, flags) =>
-    new NvmlBackend(deps.log, { library: flags['nvml.library']!, intervalMs: deps.intervalMs ?? 10_000 }, async (lib) => (await import('./nvml-koffi.ts')).loadNvml(lib)),
-};

@@ -18,14 +18,11 @@ import {
   type LabelledValue,
   type ProcessSample,
   type TemperatureSensor,
-} from '../model.ts';
+} from '../../model.ts';
+import { DECIMAL_RE, ParseError } from '../values.ts';
 
 type Json = unknown;
 type Obj = Record<string, Json>;
-
-export class AmdSmiShapeError extends Error {
-  override name = 'AmdSmiShapeError';
-}
 
 function isObj(v: Json): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -43,24 +40,24 @@ function get(v: Json, ...path: string[]): Json {
 /** The per-GPU records: a bare array (ROCm <7) or {"gpu_data": [...]} (ROCm >= 7). */
 export function gpuRecords(doc: Json): Obj[] {
   const list = Array.isArray(doc) ? doc : isObj(doc) && Array.isArray(doc['gpu_data']) ? doc['gpu_data'] : undefined;
-  if (!list) throw new AmdSmiShapeError('expected a JSON array or an object with "gpu_data"');
+  if (!list) throw new ParseError('expected a JSON array or an object with "gpu_data"');
   return list.filter(isObj);
 }
 
 /** Parses tool output; amd-smi may print warnings before the JSON document. */
 export function parseJsonOutput(stdout: string): Json {
   const start = stdout.search(/^[[{]/m);
-  if (start < 0) throw new AmdSmiShapeError('no JSON document in the output');
+  if (start < 0) throw new ParseError('no JSON document in the output');
   try {
     return JSON.parse(stdout.slice(start));
   } catch (err) {
-    throw new AmdSmiShapeError(`invalid JSON: ${(err as Error).message}`);
+    throw new ParseError(`invalid JSON: ${(err as Error).message}`);
   }
 }
 
 function numberOf(v: Json): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v.trim())) return Number(v.trim());
+  if (typeof v === 'string' && DECIMAL_RE.test(v.trim())) return Number(v.trim());
   return undefined;
 }
 

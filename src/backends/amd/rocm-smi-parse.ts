@@ -8,11 +8,9 @@
 // regard to case and in lists of known spellings. "N/A" (also
 // "N/A (Secondary die)") means absent.
 
-import { emptyDevice, normalizePciBusId, type ClockDomain, type DeviceSample, type InfoKey, type LabelledValue, type TemperatureSensor } from '../model.ts';
+import { emptyDevice, normalizePciBusId, type ClockDomain, type DeviceSample, type InfoKey, type LabelledValue, type TemperatureSensor } from '../../model.ts';
+import { DECIMAL_RE, ParseError } from '../values.ts';
 
-export class RocmSmiShapeError extends Error {
-  override name = 'RocmSmiShapeError';
-}
 
 /** One card's fields, keys lower-cased. */
 export type CardRecord = ReadonlyMap<string, string>;
@@ -41,7 +39,7 @@ export function parseRocmSmiOutput(stdout: string): RocmSmiDocument {
   const csv = stdout.search(/^device,/m);
   if (json >= 0 && (csv < 0 || json < csv)) return fromJson(stdout.slice(json));
   if (csv >= 0) return fromCsv(stdout.slice(csv));
-  throw new RocmSmiShapeError('no JSON or CSV document in the output');
+  throw new ParseError('no JSON or CSV document in the output');
 }
 
 function fromJson(text: string): RocmSmiDocument {
@@ -49,9 +47,9 @@ function fromJson(text: string): RocmSmiDocument {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new RocmSmiShapeError(`invalid JSON: ${(err as Error).message}`);
+    throw new ParseError(`invalid JSON: ${(err as Error).message}`);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new RocmSmiShapeError('expected a JSON object keyed by cardN');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ParseError('expected a JSON object keyed by cardN');
   const cards = new Map<number, CardRecord>();
   let system: CardRecord = new Map();
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
@@ -89,7 +87,7 @@ function text(rec: CardRecord, ...keys: string[]): string | undefined {
 function num(rec: CardRecord, ...keys: string[]): number | undefined {
   for (const k of keys) {
     const v = text(rec, k);
-    if (v !== undefined && /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) return Number(v);
+    if (v !== undefined && DECIMAL_RE.test(v)) return Number(v);
   }
   return undefined;
 }

@@ -9,7 +9,7 @@
 // address, so the uuid is `<instance id>-neuron<N>` (unique across a fleet)
 // and pci_bus_id is empty.
 
-import { emptyDevice, type DeviceSample, type ErrorType, type ProcessSample } from '../model.ts';
+import { emptyDevice, type DeviceSample, type ErrorType, type ProcessSample } from '../../model.ts';
 
 type Obj = Record<string, unknown>;
 

@@ -5,10 +5,11 @@
 // The flag set is the one telegraf's amd_rocm_smi input runs, which is what
 // the captured outputs in test/fixtures/amd were produced with.
 
-import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
-import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
-import { RocmSmiShapeError, parseRocmSmiOutput, rocmSmiDevices, type RocmSmiDocument } from './rocm-smi-parse.ts';
+import type { BackendReading } from '../../model.ts';
+import { BackendError, NoDataError } from '../backend.ts';
+import { CliBackend, exitCodeError, firstLine } from '../tool-run.ts';
+import { ParseError } from '../values.ts';
+import { parseRocmSmiOutput, rocmSmiDevices, type RocmSmiDocument } from './rocm-smi-parse.ts';
 
 export const ROCM_SMI_ARGS: readonly string[] = [
   '-o', '-l', '-m', '-M', '-g', '-c', '-t', '-u', '-i', '-f', '-p', '-P', '-s', '-S', '-v',
@@ -24,17 +25,15 @@ export const ROCM_SMI_ARGS: readonly string[] = [
 const NO_DEVICES_RE = /No AMD GPUs specified|Driver not initialized|amdgpu not found in modules/i;
 
 export class RocmSmiBackend extends CliBackend {
-  readonly name = 'rocm-smi';
-
   async sample(signal: AbortSignal): Promise<BackendReading> {
     const r = await this.run(ROCM_SMI_ARGS, signal);
     const output = r.stdout + '\n' + r.stderr;
     let doc: RocmSmiDocument | undefined;
-    let shapeError: RocmSmiShapeError | undefined;
+    let shapeError: ParseError | undefined;
     try {
       doc = parseRocmSmiOutput(r.stdout);
     } catch (err) {
-      if (!(err instanceof RocmSmiShapeError)) throw err;
+      if (!(err instanceof ParseError)) throw err;
       shapeError = err;
     }
     if (doc && doc.cards.size > 0) {
@@ -46,17 +45,8 @@ export class RocmSmiBackend extends CliBackend {
       return { devices: rocmSmiDevices(doc), lost: [] };
     }
     if (NO_DEVICES_RE.test(output)) throw new NoDataError(`rocm-smi found no AMD GPUs: ${firstLine(r.stderr, r.stdout)}`);
-    if (r.exitCode !== 0) throw new BackendError('exit_code', `rocm-smi exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
+    if (r.exitCode !== 0) throw exitCodeError('rocm-smi', r.exitCode, firstLine(r.stderr, r.stdout));
     if (shapeError) throw new BackendError('parse', `unexpected rocm-smi output (${shapeError.message}): ${firstLine(r.stdout, r.stderr)}`);
     throw new NoDataError('rocm-smi listed no cards');
   }
 }
-
-export const rocmSmiFactory: BackendFactory = {
-  name: 'rocm-smi',
-  vendor: 'amd',
-  defaultEnabled: false,
-  description: 'AMD GPUs through the older rocm-smi --json, for hosts without amd-smi (off by default: amd-smi reads the same GPUs, and both on would export each GPU twice)',
-  flags: [toolPathFlag('rocm-smi')],
-  create: (deps, flags) => new RocmSmiBackend(deps, flags['rocm-smi.path']!),
-};

@@ -3,9 +3,10 @@
 // known to hang consumer GPUs). Fields are discovered once from
 // --help-query-gpu, and again after the driver rejects a field.
 
-import type { BackendReading, ProcessSample } from '../model.ts';
-import { CliBackend, firstLine, toolPathFlag, truncate } from './tool-run.ts';
-import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
+import type { BackendReading, ProcessSample } from '../../model.ts';
+import { BackendError, NoDataError } from '../backend.ts';
+import { CliBackend, exitCodeError, firstLine, optionalProcessList, truncate } from '../tool-run.ts';
+import { ParseError } from '../values.ts';
 import {
   COMPUTE_APPS_FIELDS,
   parseComputeApps,
@@ -19,7 +20,6 @@ const NO_DEVICES_RE = /No devices were found/i;
 const INVALID_FIELD_RE = /is not a valid field to query/i;
 
 export class NvidiaSmiBackend extends CliBackend {
-  readonly name = 'nvidia-smi';
   private plan: QueryPlan | undefined;
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
@@ -36,7 +36,7 @@ export class NvidiaSmiBackend extends CliBackend {
       }
       // A lost GPU makes nvidia-smi exit non-zero while the other rows are fine.
       if (parsed.devices.length === 0) {
-        throw new BackendError('exit_code', `nvidia-smi exited with code ${gpu.exitCode}: ${text}`);
+        throw exitCodeError('nvidia-smi', gpu.exitCode, text);
       }
     }
     if (parsed.devices.length === 0 && parsed.lost.length === 0) {
@@ -52,19 +52,15 @@ export class NvidiaSmiBackend extends CliBackend {
   }
 
   /** Process memory is useful but secondary: its failure must not drop the device values. */
-  private async computeApps(signal: AbortSignal): Promise<ProcessSample[] | undefined> {
-    try {
+  private computeApps(signal: AbortSignal): Promise<ProcessSample[] | undefined> {
+    return optionalProcessList(this.deps, 'nvidia-smi --query-compute-apps', async () => {
       const r = await this.run(['--query-compute-apps=' + COMPUTE_APPS_FIELDS.join(','), '--format=csv,noheader,nounits'], signal);
       if (r.exitCode !== 0) {
         this.deps.log.warn({ exitCode: r.exitCode, output: firstLine(r.stdout, r.stderr) }, 'nvidia-smi --query-compute-apps failed; no process list this sample');
         return undefined;
       }
       return parseComputeApps(r.stdout).processes;
-    } catch (err) {
-      if (err instanceof BackendError && err.reason === 'timeout') throw err;
-      this.deps.log.warn({ err }, 'nvidia-smi --query-compute-apps failed; no process list this sample');
-      return undefined;
-    }
+    });
   }
 
   private async discover(signal: AbortSignal): Promise<QueryPlan> {
@@ -77,20 +73,11 @@ export class NvidiaSmiBackend extends CliBackend {
     try {
       plan = planQuery(supported);
     } catch (err) {
-      throw new BackendError('parse', (err as Error).message);
+      if (err instanceof ParseError) throw new BackendError('parse', err.message);
+      throw err;
     }
     this.deps.log.info({ fields: plan.fields.length, unsupported: plan.unsupported }, 'nvidia-smi fields discovered');
     this.plan = plan;
     return plan;
   }
-
 }
-
-export const nvidiaSmiFactory: BackendFactory = {
-  name: 'nvidia-smi',
-  vendor: 'nvidia',
-  defaultEnabled: true,
-  description: 'NVIDIA GPUs through nvidia-smi --query-gpu and --query-compute-apps',
-  flags: [toolPathFlag('nvidia-smi')],
-  create: (deps, flags) => new NvidiaSmiBackend(deps, flags['nvidia-smi.path']!),
-};

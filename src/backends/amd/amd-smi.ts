@@ -3,17 +3,16 @@
 // partition mode and identity change with `amd-smi set`, and the run is cheap
 // next to `metric`.
 
-import type { BackendReading, DeviceSample, ProcessSample } from '../model.ts';
-import { CliBackend, firstLine, toolPathFlag } from './tool-run.ts';
-import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
-import { AmdSmiShapeError, parseJsonOutput, parseMetric, parseProcesses, parseStatic } from './amd-smi-parse.ts';
+import type { BackendReading, DeviceSample, ProcessSample } from '../../model.ts';
+import { BackendError, NoDataError } from '../backend.ts';
+import { CliBackend, exitCodeError, firstLine, optionalProcessList } from '../tool-run.ts';
+import { ParseError } from '../values.ts';
+import { parseJsonOutput, parseMetric, parseProcesses, parseStatic } from './amd-smi-parse.ts';
 
 // amd-smi's own wording when the driver or devices are missing (amdsmi_init fails).
 const NO_DEVICES_RE = /AMDSMI_STATUS_(NOT_INIT|DRIVER_NOT_LOADED|NOT_FOUND)|Unable to detect any GPU devices|No GPUs? (found|detected)/i;
 
 export class AmdSmiBackend extends CliBackend {
-  readonly name = 'amd-smi';
-
   async sample(signal: AbortSignal): Promise<BackendReading> {
     const statics = parseStatic(await this.json('static', signal));
     const devices = parseMetric(await this.json('metric', signal), statics);
@@ -22,14 +21,8 @@ export class AmdSmiBackend extends CliBackend {
   }
 
   /** Process memory is useful but secondary: its failure must not drop the device values. */
-  private async processes(devices: readonly DeviceSample[], signal: AbortSignal): Promise<ProcessSample[] | undefined> {
-    try {
-      return parseProcesses(await this.json('process', signal), devices);
-    } catch (err) {
-      if (err instanceof BackendError && err.reason === 'timeout') throw err;
-      this.deps.log.warn({ err }, 'amd-smi process failed; no process list this sample');
-      return undefined;
-    }
+  private processes(devices: readonly DeviceSample[], signal: AbortSignal): Promise<ProcessSample[] | undefined> {
+    return optionalProcessList(this.deps, 'amd-smi process', async () => parseProcesses(await this.json('process', signal), devices));
   }
 
   private async json(command: 'static' | 'metric' | 'process', signal: AbortSignal): Promise<unknown> {
@@ -37,23 +30,13 @@ export class AmdSmiBackend extends CliBackend {
     const text = firstLine(r.stderr, r.stdout);
     if (r.exitCode !== 0) {
       if (NO_DEVICES_RE.test(r.stdout + r.stderr)) throw new NoDataError(`amd-smi found no AMD GPUs: ${text}`);
-      throw new BackendError('exit_code', `amd-smi ${command} exited with code ${r.exitCode}: ${text}`);
+      throw exitCodeError(`amd-smi ${command}`, r.exitCode, text);
     }
     try {
       return parseJsonOutput(r.stdout);
     } catch (err) {
-      if (err instanceof AmdSmiShapeError) throw new BackendError('parse', `unexpected amd-smi ${command} output (${err.message}): ${firstLine(r.stdout, r.stderr)}`);
+      if (err instanceof ParseError) throw new BackendError('parse', `unexpected amd-smi ${command} output (${err.message}): ${firstLine(r.stdout, r.stderr)}`);
       throw err;
     }
   }
-
 }
-
-export const amdSmiFactory: BackendFactory = {
-  name: 'amd-smi',
-  vendor: 'amd',
-  defaultEnabled: true,
-  description: 'AMD GPUs through amd-smi static, metric and process --json',
-  flags: [toolPathFlag('amd-smi')],
-  create: (deps, flags) => new AmdSmiBackend(deps, flags['amd-smi.path']!),
-};

@@ -2,13 +2,12 @@
 // one short process per sample. A release that rejects the newer fields is
 // asked again with the documented base list, kept once that works.
 
-import type { BackendReading } from '../model.ts';
-import { BackendError, NoDataError, type BackendFactory } from './backend.ts';
+import type { BackendReading } from '../../model.ts';
+import { BackendError, NoDataError } from '../backend.ts';
+import { CliBackend, exitCodeError, firstLine, truncate } from '../tool-run.ts';
 import { HL_SMI_BASE_FIELDS, HL_SMI_FIELDS, parseHlSmiRows } from './hl-smi-fields.ts';
-import { CliBackend, firstLine, toolPathFlag, truncate } from './tool-run.ts';
 
 export class HlSmiBackend extends CliBackend {
-  readonly name = 'hl-smi';
   private fields: readonly string[] = HL_SMI_FIELDS;
 
   async sample(signal: AbortSignal): Promise<BackendReading> {
@@ -22,7 +21,7 @@ export class HlSmiBackend extends CliBackend {
         r = retry;
       }
     }
-    if (r.exitCode !== 0) throw new BackendError('exit_code', `hl-smi exited with code ${r.exitCode}: ${firstLine(r.stderr, r.stdout)}`);
+    if (r.exitCode !== 0) throw exitCodeError('hl-smi', r.exitCode, firstLine(r.stderr, r.stdout));
     const parsed = parseHlSmiRows(r.stdout, this.fields);
     if (parsed.devices.length === 0) {
       if (parsed.badLines.length > 0) throw new BackendError('parse', `unexpected hl-smi output: ${truncate(parsed.badLines[0]!)}`);
@@ -36,12 +35,3 @@ export class HlSmiBackend extends CliBackend {
     return this.run(['-Q', fields.join(','), '-f', 'csv,noheader,nounits'], signal);
   }
 }
-
-export const hlSmiFactory: BackendFactory = {
-  name: 'hl-smi',
-  vendor: 'habana',
-  defaultEnabled: true,
-  description: 'Intel Gaudi accelerators through hl-smi -Q (CSV)',
-  flags: [toolPathFlag('hl-smi')],
-  create: (deps, flags) => new HlSmiBackend(deps, flags['hl-smi.path']!),
-};

@@ -208,8 +208,13 @@ export class Poller {
     slot.lastSuccessMs = at;
     slot.lastGood = reading;
     slot.suppressed = 0;
-    // Partitions share their parent's bus id; a lost device is named after the physical one.
-    for (const d of reading.devices) if (d.id.pciBusId && !d.id.parentUuid) this.known.set(d.id.pciBusId, d.id);
+    // Partitions share their parent's bus id: a lost device is named after the physical one where
+    // that is read too (NVIDIA MIG), else after a partition (AMD XCP, whose parent has no series).
+    for (const d of reading.devices) {
+      if (!d.id.pciBusId) continue;
+      const prev = this.known.get(d.id.pciBusId);
+      if (!d.id.parentUuid || !prev || prev.parentUuid) this.known.set(d.id.pciBusId, d.id);
+    }
   }
 
   private fail(slot: Slot, err: unknown, at: number): SampleResult {

@@ -26,7 +26,10 @@ ARG NODE_VERSION=24
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: every runtime dependency is plain JavaScript; no install hook runs.
+# --ignore-scripts: no install hook runs. Every runtime dependency is plain JavaScript
+# except koffi (the NVML backend's FFI), whose native binary arrives as a prebuilt
+# per-platform npm package (@koromix/koffi-linux-x64, -arm64); its install hook would
+# only build from source, which no supported platform needs.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY LICENSE ./
 COPY bin ./bin

@@ -29,6 +29,7 @@ import { answerQuery, readCapture } from '../test/fake-tools/lib/capture.mjs';
 import { parseGpuRows, parseHelpQuery, planQuery } from '../src/backends/nvidia/nvidia-smi-fields.ts';
 import { benchAttribution } from './attribution.ts';
 import { nodePods, replayingNvidiaSmi } from './fakes.ts';
+import { benchNvml, printNvml } from './nvml.ts';
 
 const env = process.env;
 const SCRAPES = Number(env.BENCH_SCRAPES ?? 1000);
@@ -295,4 +296,5 @@ console.log(
   `\n${SCRAPES} back-to-back scrapes per run after the first sample; plateau: >= ${PLATEAU_CYCLES} snapshots and ${PLATEAU_STABLE_S} s without a new maximum (+0.5 MiB), at most ${PLATEAU_MAX_S} s; ` +
     `whole bench ${Math.round((Date.now() - t0) / 1000)} s. BENCH_SCRAPES, BENCH_GPUS, BENCH_INTERVALS, BENCH_CONFIGS (0,1,2), BENCH_NODE_FLAGS and BENCH_PLATEAU_* change them.`,
 );
+printNvml(await benchNvml());
 process.exit(0);

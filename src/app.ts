@@ -36,7 +36,7 @@ export async function createApp(config: Config, factories: readonly BackendFacto
   if (backends.length === 0) log.warn('every backend is disabled; serving self metrics only');
 
   const poller = new Poller(
-    backends.map((backend, i) => ({ backend, vendor: config.backends[i]!.vendor.name, intervalMs: config.intervalMs })),
+    backends.map((backend, i) => ({ backend, vendor: config.backends[i]!.vendor.name, intervalMs: config.intervalMs, supersedes: config.backends[i]!.supersedes })),
     { timeoutMs: config.timeoutMs, graceIntervals: config.graceIntervals, log, aroundSample: traces ? sampleSpans() : undefined },
   );
   const attribution = config.attribution.enabled

@@ -48,6 +48,8 @@ const COMMON: OptionGroup<CommonOptions> = {
 export interface ConfiguredBackend {
   readonly name: string;
   readonly vendor: VendorFacts;
+  /** Backends this one keeps idle while it serves devices (BackendFactory.supersedes). */
+  readonly supersedes?: readonly string[];
   create(deps: Omit<BackendDeps, 'name'>): Promise<Backend>;
 }
 
@@ -138,6 +140,7 @@ function configure<O>(f: BackendFactory<O>, text: (name: string) => string): Con
   return {
     name: f.name,
     vendor: f.vendor,
+    ...(f.supersedes ? { supersedes: f.supersedes } : {}),
     create: async (deps) => (await f.load())({ ...deps, name: f.name }, options),
   };
 }

@@ -66,7 +66,52 @@ export interface DeviceSample {
   readonly pcieBandwidthBytesPerSecond?: number;
   /** Per compute core (AWS NeuronCore) busy fraction, 0..1, keyed by the tool's core index. */
   readonly coreUtilizationRatio?: readonly LabelledValue<string>[];
+  // --- NVML additions (nvml backend) ---
+  /** Cumulative bytes over the device's interconnects, by link type and direction. */
+  readonly ioBytes?: readonly IoCounter[];
+  /** PCIe replays (link-level retransmissions) since the driver loaded. */
+  readonly pcieReplays?: number;
+  /** NVLink link state by link index: 1 active, 0 inactive. */
+  readonly nvlinkUp?: readonly LabelledValue<string>[];
+  /** NVLink errors summed over the device's links since the driver loaded, by type. */
+  readonly nvlinkErrors?: readonly LabelledValue<string>[];
+  /** XID errors seen since the exporter subscribed, by XID code. */
+  readonly xidErrors?: readonly XidCount[];
+  /** Profiling ratios and bandwidths from two GPM samples over the last interval. */
+  readonly profiling?: Readonly<Partial<Record<ProfilingMetric, number>>>;
 }
+
+export type LinkType = 'pcie' | 'nvlink';
+export type IoDirection = 'receive' | 'transmit';
+
+export interface IoCounter {
+  readonly link: LinkType;
+  readonly direction: IoDirection;
+  readonly bytes: number;
+}
+
+export interface XidCount {
+  readonly xid: string;
+  readonly count: number;
+  /** Unix time of the last one, seconds. */
+  readonly lastSeconds: number;
+}
+
+export const PROFILING_METRICS = [
+  'graphics_active',
+  'sm_active',
+  'sm_occupancy',
+  'tensor_active',
+  'fp64_active',
+  'fp32_active',
+  'fp16_active',
+  'dram_active',
+  'pcie_transmit_bytes_per_second',
+  'pcie_receive_bytes_per_second',
+  'nvlink_transmit_bytes_per_second',
+  'nvlink_receive_bytes_per_second',
+] as const;
+export type ProfilingMetric = (typeof PROFILING_METRICS)[number];
 
 export const INFO_KEYS = [
   'driver_version',
@@ -86,12 +131,22 @@ export interface ProcessSample {
   readonly pid: number;
   readonly name: string;
   readonly memoryUsedBytes?: number;
+  /**
+   * The process's own share of the device over the last interval, 0..1 (NVML process
+   * utilisation samples: SM, memory controller, encoder, decoder); absent where the tool has none.
+   */
+  readonly utilizationRatio?: number;
+  readonly memoryControllerUtilizationRatio?: number;
+  readonly encoderUtilizationRatio?: number;
+  readonly decoderUtilizationRatio?: number;
 }
 
 /** A device the tool named but could not read (fell off the bus, needs reset). */
 export interface LostDevice {
   readonly pciBusId: string;
   readonly message: string;
+  /** The tool's index, where it names the device by index only (NVML before the device ever answered). */
+  readonly index?: string;
 }
 
 export interface BackendReading {

@@ -5,6 +5,8 @@ import { hideColumns, MERGE } from './grafana.ts';
 import { DEV, PERCENT } from './promql.ts';
 
 const LEGEND = '{{gpu}} {{uuid}}';
+const GPM_ONLY = 'GPM profiling comes from the nvml backend on Hopper or newer; the test devices are read through nvidia-smi';
+const NVML_ONLY = 'interconnect byte counters come from the nvml backend; the test devices are read through nvidia-smi';
 
 const STATE_MAPPINGS = [{ type: 'value', options: { '0': { text: 'inactive', color: 'transparent', index: 0 }, '1': { text: 'active', color: 'orange', index: 1 } } }];
 
@@ -117,6 +119,54 @@ export const node: DashboardSpec = {
           h: 10,
           ...PERCENT,
           targets: [{ expr: `rate(accelerator_clock_event_seconds_total{${DEV}}[$__rate_interval])`, legend: '{{gpu}} {{reason}}' }],
+        },
+      ],
+    },
+    {
+      row: 'Profiling (NVML GPM, Hopper and newer)',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'SM activity against utilisation',
+          description: 'Utilisation counts time with any kernel running; SM activity is the share of SMs busy (DCGM_FI_PROF_SM_ACTIVE). A GPU at 100% utilisation and 10% SM activity is mostly idle.',
+          w: 8,
+          ...PERCENT,
+          targets: [
+            { expr: `hw_gpu_utilization_ratio{${DEV}}`, legend: '{{gpu}} utilisation' },
+            { expr: `accelerator_sm_active_ratio{${DEV}}`, legend: '{{gpu}} SM active', emptyOnTestDevices: GPM_ONLY },
+          ],
+        },
+        {
+          type: 'timeseries',
+          title: 'Tensor core activity',
+          description: 'Share of time any tensor pipe was busy (DCGM_FI_PROF_PIPE_TENSOR_ACTIVE).',
+          w: 8,
+          ...PERCENT,
+          targets: [{ expr: `accelerator_tensor_active_ratio{${DEV}}`, legend: LEGEND, emptyOnTestDevices: GPM_ONLY }],
+        },
+        {
+          type: 'timeseries',
+          title: 'DRAM bandwidth used',
+          description: 'Memory bandwidth as a share of its maximum (DCGM_FI_PROF_DRAM_ACTIVE).',
+          w: 8,
+          ...PERCENT,
+          targets: [{ expr: `accelerator_dram_active_ratio{${DEV}}`, legend: LEGEND, emptyOnTestDevices: GPM_ONLY }],
+        },
+        {
+          type: 'timeseries',
+          title: 'Interconnect traffic',
+          description: 'Bytes per second over PCIe and NVLink, from the NVML byte counters.',
+          w: 12,
+          unit: 'Bps',
+          targets: [{ expr: `rate(hw_gpu_io_bytes_total{${DEV}}[5m])`, legend: '{{gpu}} {{link}} {{direction}}', emptyOnTestDevices: NVML_ONLY }],
+        },
+        {
+          type: 'table',
+          title: 'XID errors in the last 24 hours',
+          description: 'Critical XID events from the driver, by code; the runbook lists what each code asks for.',
+          w: 12,
+          targets: [{ expr: `increase(accelerator_xid_errors_total{${DEV}}[24h]) > 0`, instant: true, emptyOnTestDevices: 'no XID happens on the test devices' }],
+          transformations: [hideColumns('node', 'vendor', 'pci_bus_id', 'parent_uuid')],
         },
       ],
     },

@@ -1,6 +1,8 @@
 // Step 3 of the join: what each container uses of each device. Memory is the
-// sum of its processes'; utilisation is a device-level value, so it belongs to
-// a container only when that container holds the device alone.
+// sum of its processes'. Utilisation is the sum of its processes' measured
+// shares where the tool measures each process (NVML process utilisation);
+// otherwise it is a device-level value, so it belongs to a container only when
+// that container holds the device alone.
 
 import type { DeviceSample } from '../model.ts';
 import { cmp, type DeviceHolders } from './allocations.ts';
@@ -31,9 +33,13 @@ export function containerUsage(devices: readonly DeviceSample[], held: DeviceHol
     seen.add(containerKey(owner));
     const u = entry(owner, process.deviceUuid);
     if (process.memoryUsedBytes !== undefined) u.memoryUsedBytes = (u.memoryUsedBytes ?? 0) + process.memoryUsedBytes;
+    if (process.utilizationRatio !== undefined) u.utilizationRatio = Math.min(1, (u.utilizationRatio ?? 0) + process.utilizationRatio);
   }
+  // Devices whose tool measured each process's share: the device value is never copied to a container there.
+  const measured = new Set(owners.owned.filter((o) => o.process.utilizationRatio !== undefined).map((o) => o.process.deviceUuid));
 
   for (const d of devices) {
+    if (measured.has(d.id.uuid)) continue;
     if (d.utilizationRatio === undefined || held.sharedByDesign.has(d.id.uuid) || owners.foreign.has(d.id.uuid)) continue;
     const holders = held.holders.get(d.id.uuid);
     if (!holders || holders.size !== 1) continue;

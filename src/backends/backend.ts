@@ -49,7 +49,7 @@ export interface BackendDeps {
   readonly log: Logger;
   /** Bound for one tool run. */
   readonly timeoutMs: number;
-  /** How often the backend is sampled; long-running tools derive their liveness bound from it. */
+  /** How often the backend is sampled: long-running tools derive their liveness bound from it, and backends that sample "since the last time" use it for their first sample. */
   readonly intervalMs?: number;
 }
 
@@ -111,6 +111,11 @@ export interface BackendFactory<O = unknown> {
   readonly vendor: VendorFacts;
   readonly defaultEnabled: boolean;
   readonly description: string;
+  /**
+   * Backends this one replaces while it serves devices (nvml reads the GPUs nvidia-smi would):
+   * the poller keeps those idle, and never exports both, so no device is exported twice.
+   */
+  readonly supersedes?: readonly string[];
   /** This backend's options (its tool path), merged into --help and parsed into `O`. */
   readonly options: OptionGroup<O>;
   load(): Promise<BackendConstructor<O>>;

@@ -8,6 +8,7 @@ import { amdSmi, rocmSmi } from './amd/index.ts';
 import { neuronMonitor } from './aws/index.ts';
 import { hlSmi } from './habana/index.ts';
 import { xpuSmi } from './intel/index.ts';
-import { nvidiaSmi } from './nvidia/index.ts';
+import { nvidiaSmi, nvml } from './nvidia/index.ts';
 
-export const BACKEND_FACTORIES: readonly BackendFactory<any>[] = [nvidiaSmi, amdSmi, rocmSmi, xpuSmi, hlSmi, neuronMonitor];
+// nvml comes before nvidia-smi, which it supersedes: its first sample starts first.
+export const BACKEND_FACTORIES: readonly BackendFactory<any>[] = [nvml, nvidiaSmi, amdSmi, rocmSmi, xpuSmi, hlSmi, neuronMonitor];

@@ -13,6 +13,8 @@ export interface PollerEntry {
   readonly backend: Backend;
   readonly vendor: Vendor;
   readonly intervalMs: number;
+  /** Backends this one replaces while it serves devices (BackendFactory.supersedes). */
+  readonly supersedes?: readonly string[];
 }
 
 export interface PollerOptions {
@@ -142,8 +144,31 @@ export class Poller {
     return slot.running;
   }
 
+  /** The backend that replaces this one, if any. */
+  private supersederOf(slot: Slot): Slot | undefined {
+    return this.slots.find((s) => s !== slot && s.entry.supersedes?.includes(slot.entry.backend.name));
+  }
+
+  /** Whether a superseding backend serves devices now, so this slot must neither sample nor be served. */
+  private superseded(slot: Slot, now: number): Slot | undefined {
+    const by = this.supersederOf(slot);
+    return by && this.servable(by, now) ? by : undefined;
+  }
+
   private async attempt(slot: Slot): Promise<SampleOutcome> {
     const { backend } = slot.entry;
+    const by = this.supersederOf(slot);
+    // Wait for the superseding backend's sample in flight, so that both never start together.
+    if (by?.running) await by.running;
+    if (by && this.superseded(slot, this.now())) {
+      if (slot.state !== 'no_data') slot.log.info({ by: by.entry.backend.name }, 'idle: another backend reads these devices');
+      slot.state = 'no_data';
+      slot.lastMessage = `${by.entry.backend.name} reads these devices`;
+      slot.lastGood = undefined;
+      slot.lastAttemptMs = this.now();
+      this.publish();
+      return { state: 'no_data', message: slot.lastMessage, durationSeconds: 0, devices: 0 };
+    }
     const controller = new AbortController();
     slot.controller = controller;
     const started = this.now();
@@ -194,7 +219,13 @@ export class Poller {
     slot.lastSuccessMs = at;
     slot.lastGood = reading;
     slot.suppressed = 0;
-    for (const d of reading.devices) if (d.id.pciBusId) this.known.set(d.id.pciBusId, d.id);
+    // Partitions share their parent's bus id: a lost device is named after the physical one where
+    // that is read too (NVIDIA MIG), else after a partition (AMD XCP, whose parent has no series).
+    for (const d of reading.devices) {
+      if (!d.id.pciBusId) continue;
+      const prev = this.known.get(d.id.pciBusId);
+      if (!d.id.parentUuid || !prev || prev.parentUuid) this.known.set(d.id.pciBusId, d.id);
+    }
   }
 
   private fail(slot: Slot, err: unknown, at: number): SampleResult {
@@ -256,7 +287,7 @@ export class Poller {
     const health: DeviceHealth[] = [];
     const backends: BackendStatus[] = [];
     for (const slot of this.slots) {
-      const reading = this.servable(slot, now);
+      const reading = this.superseded(slot, now) ? undefined : this.servable(slot, now);
       if (reading) {
         devices.push(...reading.devices);
         if (reading.processes) {
@@ -265,7 +296,7 @@ export class Poller {
         }
         for (const d of reading.devices) health.push({ id: d.id, up: 1 });
         for (const l of reading.lost) {
-          const id = this.known.get(l.pciBusId) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: '', model: '' };
+          const id = (l.pciBusId ? this.known.get(l.pciBusId) : undefined) ?? { vendor: slot.entry.vendor, uuid: '', pciBusId: l.pciBusId, index: l.index ?? '', model: '' };
           health.push({ id, up: 0, message: l.message });
         }
         const lostBus = new Set(reading.lost.map((l) => l.pciBusId));

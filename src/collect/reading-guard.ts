@@ -55,6 +55,10 @@ const DOMAINS: Readonly<Record<NumericField, Domain>> = {
   recoveryAction: 'nonnegative',
   pcieBandwidthBytesPerSecond: 'nonnegative',
   coreUtilizationRatio: 'ratio',
+  pcieReplays: 'nonnegative',
+  // 1 up, 0 down: a state read as a ratio so that anything else is refused.
+  nvlinkUp: 'ratio',
+  nvlinkErrors: 'nonnegative',
 };
 
 function violation(value: number, domain: Domain): ValueDropReason | undefined {

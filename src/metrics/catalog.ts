@@ -5,11 +5,12 @@
 import { ATTRIBUTION_FAMILIES, ATTRIBUTION_SCRAPE_FAMILIES } from './attribution-families.ts';
 import { DEVICE_FAMILIES, DEVICE_UP_FAMILY } from './device-families.ts';
 import type { MetricFamily } from './family.ts';
+import { NVML_DEVICE_FAMILIES } from './nvml-families.ts';
 import { SCRAPE_TIME_FAMILIES, snapshotSelfFamilies, type BuildInfo } from './self-families.ts';
 
 /** Rendered once per snapshot. */
 export function snapshotFamilies(build: BuildInfo): MetricFamily[] {
-  return [...DEVICE_FAMILIES, DEVICE_UP_FAMILY, ...snapshotSelfFamilies(build), ...ATTRIBUTION_FAMILIES];
+  return [...DEVICE_FAMILIES, ...NVML_DEVICE_FAMILIES, DEVICE_UP_FAMILY, ...snapshotSelfFamilies(build), ...ATTRIBUTION_FAMILIES];
 }
 
 /** Rendered on every scrape (values that move with the clock). */

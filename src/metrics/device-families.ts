@@ -26,7 +26,7 @@ function exportedUuids(s: Snapshot): Set<string> {
   return new Set(s.devices.map((d) => d.id.uuid));
 }
 
-interface DeviceFamilySpec {
+export interface DeviceFamilySpec {
   readonly name: string;
   readonly help: string;
   readonly type?: MetricType;
@@ -38,7 +38,7 @@ interface DeviceFamilySpec {
   readonly values: (d: DeviceSample, s: Snapshot) => Iterable<readonly [readonly string[], number]>;
 }
 
-function deviceFamily(spec: DeviceFamilySpec): MetricFamily {
+export function deviceFamily(spec: DeviceFamilySpec): MetricFamily {
   const extra = spec.extraLabels ?? [];
   return {
     name: spec.name,
@@ -59,7 +59,7 @@ function deviceFamily(spec: DeviceFamilySpec): MetricFamily {
 }
 
 /** A scalar field: one series per device that reported it. */
-function scalar(name: string, help: string, get: (d: DeviceSample) => number | undefined, extra: Partial<DeviceFamilySpec> = {}): MetricFamily {
+export function scalar(name: string, help: string, get: (d: DeviceSample) => number | undefined, extra: Partial<DeviceFamilySpec> = {}): MetricFamily {
   return deviceFamily({
     name,
     help,
@@ -72,7 +72,7 @@ function scalar(name: string, help: string, get: (d: DeviceSample) => number | u
 }
 
 /** A labelled list field: one series per (device, key) reported. */
-function keyed<K extends string>(name: string, help: string, label: string, get: (d: DeviceSample) => readonly LabelledValue<K>[], extra: Partial<DeviceFamilySpec> = {}): MetricFamily {
+export function keyed<K extends string>(name: string, help: string, label: string, get: (d: DeviceSample) => readonly LabelledValue<K>[], extra: Partial<DeviceFamilySpec> = {}): MetricFamily {
   return deviceFamily({
     name,
     help,
@@ -152,7 +152,9 @@ export const DEVICE_FAMILIES: readonly MetricFamily[] = [
     *values(d, s) {
       // Only where the tool lists processes: a tool without a process list must not read as "0 processes".
       if (!s.processListed.has(d.id.uuid)) return;
-      yield [[], s.processes.filter((p) => p.deviceUuid === d.id.uuid || p.deviceUuid === d.id.parentUuid).length];
+      // A process listed on a partition (NVML lists them per MIG device) also runs on its physical device.
+      const partitions = new Set(s.devices.filter((c) => c.id.parentUuid === d.id.uuid).map((c) => c.id.uuid));
+      yield [[], s.processes.filter((p) => p.deviceUuid === d.id.uuid || p.deviceUuid === d.id.parentUuid || partitions.has(p.deviceUuid)).length];
     },
   }),
   scalar('accelerator_pcie_throughput_bytes_per_second', 'Current PCIe throughput of the device, both directions together, bytes per second.', (d) => d.pcieBandwidthBytesPerSecond, { unit: 'bytes_per_second' }),

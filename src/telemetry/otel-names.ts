@@ -52,6 +52,7 @@ const ATTRIBUTES: Readonly<Record<string, string>> = {
   parent_uuid: 'hw.parent',
   sensor: 'hw.sensor_location',
   error_type: 'error.type',
+  direction: 'network.io.direction',
   driver_version: 'hw.driver_version',
   vbios_version: 'hw.firmware_version',
   serial: 'hw.serial_number',

@@ -35,6 +35,10 @@ test('the image holds the app and its runtime dependencies only', () => {
   assert.deepEqual(top, ['LICENSE', 'bin', 'dist', 'node_modules', 'package-lock.json', 'package.json', 'src']);
   const modules = path.join(tree.appDir, 'node_modules');
   for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(path.join(modules, dep)), `${dep} installed`);
+  // koffi's native code comes from its per-platform npm package, with install scripts off.
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    assert.ok(existsSync(path.join(modules, '@koromix/koffi-linux-x64/linux_x64/koffi.node')), 'koffi\'s prebuilt linux x64 binary installed by npm ci --ignore-scripts');
+  }
   // Dev-only packages (the lockfile's dev: true, e.g. typescript, the node binary)
   // are absent; a devDependency that a runtime dependency also needs stays.
   const lock = JSON.parse(readFileSync(path.join(tree.appDir, 'package-lock.json'), 'utf8')) as {
@@ -110,6 +114,10 @@ test('the exporter starts from the image tree and serves device metrics', async 
       return r.status === 200 && /uuid="GPU-/.test(text) && text;
     });
     assert.match(body, /^accelerator_exporter_backend_state\{backend="nvidia-smi",state="ok"\} 1$/m);
+    // No NVIDIA driver here: koffi (loaded from the image's node_modules) asked the dynamic
+    // loader for libnvidia-ml.so.1 and got its "cannot open" answer, so nvml has no data.
+    assert.match(body, /^accelerator_exporter_backend_state\{backend="nvml",state="no_data"\} 1$/m);
+    assert.match(stdout, /"backend":"nvml","reason":"cannot load libnvidia-ml\.so\.1: [^"]*cannot open shared object file/);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));

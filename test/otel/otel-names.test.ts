@@ -21,6 +21,7 @@ describe('OpenTelemetry names', () => {
         ['hw.energy', 'J', 'counter'],
         ['hw.temperature', 'Cel', 'gauge'],
         ['hw.errors', '{error}', 'counter'],
+        ['hw.gpu.io', 'By', 'counter'],
       ],
     );
   });

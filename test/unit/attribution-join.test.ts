@@ -105,6 +105,22 @@ describe('joinAttribution', () => {
     assert.equal(v.apiUp, true);
   });
 
+  it('gives each container on a shared GPU its own processes\' measured share (NVML process utilisation), never the device value', () => {
+    const pods = [plugin('ml', 'trainer-0', 'main', 'nvidia.com/gpu.shared', `${GPU0}::0`), plugin('serving', 'infer-0', 'server', 'nvidia.com/gpu.shared', `${GPU0}::1`)];
+    const measured = (p: ProcessSample, share: number): ProcessSample => ({ ...p, utilizationRatio: share });
+    const processes = [measured(proc(GPU0, 100, 1000), 0.25), measured(proc(GPU0, 101, 10), 0.1), measured(proc(GPU0, 200, 2000), 0.4)];
+    const v = joinAttribution(input({ pods, processes, kube: kube([apiPod('ml', 'trainer-0', UID_A, 'main', CTR_A), apiPod('serving', 'infer-0', UID_B, 'server', CTR_B)]) }));
+    assert.deepEqual(v.containers, [
+      { namespace: 'ml', pod: 'trainer-0', container: 'main', uuid: GPU0, memoryUsedBytes: 1010 * MIB, utilizationRatio: 0.35 },
+      { namespace: 'serving', pod: 'infer-0', container: 'server', uuid: GPU0, memoryUsedBytes: 2000 * MIB, utilizationRatio: 0.4 },
+    ]);
+  });
+
+  it('a sole holder whose processes are measured gets their share, not the device utilisation', () => {
+    const v = joinAttribution(input({ pods: [plugin('ml', 'trainer-0', 'main', 'nvidia.com/gpu', GPU0)], processes: [{ ...proc(GPU0, 100, 512), utilizationRatio: 0.5 }] }));
+    assert.deepEqual(v.containers, [{ namespace: 'ml', pod: 'trainer-0', container: 'main', uuid: GPU0, memoryUsedBytes: 512 * MIB, utilizationRatio: 0.5 }]);
+  });
+
   it('never gives utilisation to a time-slicing replica, even the only one', () => {
     const v = joinAttribution(input({ pods: [plugin('ml', 'trainer-0', 'main', 'nvidia.com/gpu.shared', `${GPU0}::3`)], processes: [proc(GPU0, 100, 512)] }));
     assert.deepEqual(v.allocations, [alloc(GPU0, 'ml', 'trainer-0', 'main', 'nvidia.com/gpu.shared', true)]);

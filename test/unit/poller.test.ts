@@ -86,6 +86,37 @@ describe('poller', () => {
     assert.deepEqual(p.current().health, [{ id: reading.devices[0]!.id, up: 0, message: 'GPU is lost' }]);
   });
 
+  it('keeps a superseded backend idle while the superseding one serves, and never serves both', async () => {
+    let now = 0;
+    let primaryCalls = 0;
+    let fallbackCalls = 0;
+    const outcomes = [ok, fail, fail, fail, ok, ok];
+    const primary: Backend = { name: 'nvml', sample: () => outcomes[Math.min(primaryCalls++, outcomes.length - 1)]!(), toolStarts: () => 0, close: async () => {} };
+    const fallback: Backend = { name: 'nvidia-smi', sample: () => (fallbackCalls++, ok()), toolStarts: () => fallbackCalls, close: async () => {} };
+    const p = new Poller(
+      [
+        { backend: primary, vendor: 'nvidia', intervalMs: 1000, supersedes: ['nvidia-smi'] },
+        { backend: fallback, vendor: 'nvidia', intervalMs: 1000 },
+      ],
+      { timeoutMs: 500, graceIntervals: 2, log: silent, now: () => now },
+    );
+    const view = () => ({ devices: p.current().devices.length, states: p.current().backends.map((b) => b.state), fallbackCalls });
+    await p.sampleAll();
+    assert.deepEqual(view(), { devices: 1, states: ['ok', 'no_data'], fallbackCalls: 0 });
+    assert.equal(p.current().backends[1]!.lastMessage, 'nvml reads these devices');
+    // Failing inside its grace period, nvml still serves: the fallback stays idle.
+    for (now of [1000, 2000]) await p.sampleAll();
+    assert.deepEqual(view(), { devices: 1, states: ['failed', 'no_data'], fallbackCalls: 0 });
+    // Past the grace period the fallback takes over, and only one reading is served.
+    now = 3000;
+    await p.sampleAll();
+    assert.deepEqual(view(), { devices: 1, states: ['failed', 'ok'], fallbackCalls: 1 });
+    // nvml back: the fallback's reading is dropped at once and it goes idle again.
+    now = 4000;
+    await p.sampleAll();
+    assert.deepEqual(view(), { devices: 1, states: ['ok', 'no_data'], fallbackCalls: 1 });
+  });
+
   it('counts a bug of its own as internal and the tool\'s unexpected output as parse, and hands each outcome to aroundSample', async () => {
     const outcomes: (SampleOutcome & { backend: string })[] = [];
     let now = 0;

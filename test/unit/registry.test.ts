@@ -25,7 +25,7 @@ describe('backend registry', () => {
   it('names each backend once', () => {
     const names = BACKEND_FACTORIES.map((f) => f.name);
     assert.deepEqual(names, [...new Set(names)]);
-    assert.deepEqual(names, ['nvidia-smi', 'amd-smi', 'rocm-smi', 'xpu-smi', 'hl-smi', 'neuron-monitor']);
+    assert.deepEqual(names, ['nvml', 'nvidia-smi', 'amd-smi', 'rocm-smi', 'xpu-smi', 'hl-smi', 'neuron-monitor']);
   });
 
   it('gives attribution the vendors\' resource names and DRA drivers as defaults', () => {
@@ -42,7 +42,7 @@ describe('backend registry', () => {
     const c = config(['--no-backend.amd-smi', '--backend.rocm-smi', '--rocm-smi.path=/opt/rocm/bin/rocm-smi']);
     assert.deepEqual(
       c.backends.map((b) => b.name),
-      ['nvidia-smi', 'rocm-smi', 'xpu-smi', 'hl-smi', 'neuron-monitor'],
+      ['nvml', 'nvidia-smi', 'rocm-smi', 'xpu-smi', 'hl-smi', 'neuron-monitor'],
     );
     // @ts-expect-error a misspelt option is a compile error, not a silent default
     void c.attribution.resourceName;

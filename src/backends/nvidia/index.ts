@@ -1,7 +1,8 @@
 // NVIDIA: what attribution and deploy need to know, and the nvidia-smi backend
 // (its module is imported only when the backend is enabled).
 
-import type { VendorFacts } from '../backend.ts';
+import { backendFactory, type VendorFacts } from '../backend.ts';
+import { option } from '../../options.ts';
 import { toolBackend } from '../tool-run.ts';
 
 export const NVIDIA: VendorFacts = {
@@ -33,5 +34,21 @@ export const nvidiaSmi = toolBackend('nvidia-smi', {
   load: async () => {
     const { NvidiaSmiBackend } = await import('./nvidia-smi.ts');
     return (deps, options) => new NvidiaSmiBackend(deps, options);
+  },
+});
+
+export const nvml = backendFactory({
+  name: 'nvml',
+  vendor: NVIDIA,
+  defaultEnabled: true,
+  description: 'NVIDIA GPUs through NVML (libnvidia-ml) in process; when it reads the GPUs, the nvidia-smi backend stays idle',
+  supersedes: ['nvidia-smi'],
+  options: {
+    library: option.string('nvml.library', 'libnvidia-ml.so.1', 'The NVML library: a file name found the way the dynamic loader finds libraries, or a path.'),
+  },
+  load: async () => {
+    const { NvmlBackend } = await import('./nvml.ts');
+    return (deps, options) =>
+      new NvmlBackend(deps.log, { library: options.library, intervalMs: deps.intervalMs ?? 10_000 }, async (lib) => (await import('./nvml-koffi.ts')).loadNvml(lib));
   },
 });

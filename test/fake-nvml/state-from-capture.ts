@@ -508,8 +508,10 @@ function migState(w: StateWriter, p: string, row: Row, sections: Map<string, str
     const l = listed.get(idx);
     w.comment(`---- MIG device ${idx} of GPU ${p.slice(7, -1)}`);
     if (l) {
-      const uuid = g ? l.uuid.slice(0, -4) + g.toString(16).padStart(4, '0') : l.uuid;
-      w.comment(`capabilities :: list (-L): MIG ${l.profile} Device ${idx}: (UUID: ${l.uuid})${g ? ' (constructed copy: last four hex digits = copy number)' : ''}`);
+      // The copy number goes into the fourth group: the captured (anonymised) MIG uuids already
+      // differ only in their last digits, so writing it there would give two copies one uuid.
+      const uuid = g ? l.uuid.replace(/^(MIG-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-)[0-9a-fA-F]{4}/, `$1${g.toString(16).padStart(4, '0')}`) : l.uuid;
+      w.comment(`capabilities :: list (-L): MIG ${l.profile} Device ${idx}: (UUID: ${l.uuid})${g ? ' (constructed copy: fourth group = copy number)' : ''}`);
       w.set(`${mp}nvmlDeviceGetUUID`, uuid);
       w.comment(`name as NVML forms it for a MIG device: "<GPU name> MIG <profile>" (profile from -L)`);
       w.set(`${mp}nvmlDeviceGetName`, `${row.get('name')} MIG ${l.profile}`);

@@ -20,6 +20,7 @@ describe('metric selection', () => {
       'hw_gpu_memory_usage_bytes',
       'hw_gpu_memory_limit_bytes',
       'hw_power_watts',
+      'hw_gpu_io_bytes_total',
       ...SELF,
     ]);
   });
@@ -30,6 +31,7 @@ describe('metric selection', () => {
       'hw_power_watts',
       'hw_energy_joules_total',
       'hw_temperature_celsius',
+      'hw_gpu_io_bytes_total',
       ...SELF,
     ]);
   });
